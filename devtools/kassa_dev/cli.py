@@ -1,0 +1,140 @@
+"""``kassa``: the local stack, one-off invocations, and operator administration.
+
+    kassa serve                                  embedded DynamoDB + the HTTP API on 127.0.0.1:3000
+    kassa invoke FUNCTION -e events/x.json       run one handler on one event, like `sam local invoke`
+    kassa operators create OPERATOR_ID [--scopes ...] [--json]
+    kassa operators rotate-token OPERATOR_ID [--json]
+
+``operators`` works against whatever DynamoDB the environment names (AWS_ENDPOINT_URL_DYNAMODB and
+KASSA_TABLE locally; in AWS, the credentials' IAM permissions decide).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+DEFAULT_PORT = 3000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kassa", description="Kassa wallet and ledger: local tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("serve", help="start the local stack (embedded DynamoDB + HTTP API)")
+
+    invoke = commands.add_parser("invoke", help="run one function's handler on one event")
+    invoke.add_argument("function", help="logical id (WalletFunction) or name (wallet)")
+    invoke.add_argument("-e", "--event", required=True, type=Path, help="event JSON file")
+
+    operators = commands.add_parser("operators", help="manage operators").add_subparsers(dest="action", required=True)
+    create = operators.add_parser("create", help="create an operator; prints its API key and One Wallet token once")
+    create.add_argument("operator_id")
+    create.add_argument("--scopes", nargs="+", default=None, help="API key scopes (default: all)")
+    create.add_argument("--json", action="store_true", help="print JSON")
+    rotate = operators.add_parser("rotate-token", help="replace the operator's One Wallet token")
+    rotate.add_argument("operator_id")
+    rotate.add_argument("--json", action="store_true", help="print JSON")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve()
+    if args.command == "invoke":
+        return invoke_once(args.function, args.event)
+    return manage_operators(args)
+
+
+def serve() -> int:
+    from kassa_dev.gateway import LocalGateway
+    from kassa_dev.http_server import make_server, serve_in_thread
+    from kassa_dev.stack import LocalStack
+    from kassa_dev.workers import WorkerPool
+
+    port = int(os.environ.get("KASSA_PORT") or DEFAULT_PORT)
+    stack = LocalStack(dynamodb_port=int(os.environ.get("KASSA_DYNAMODB_PORT") or 0)).start()
+    demo = stack.seed_demo_operator(
+        api_key=os.environ.get("KASSA_DEMO_API_KEY") or None,
+        onewallet_token=os.environ.get("KASSA_DEMO_ONEWALLET_TOKEN") or None,
+    )
+    pool = WorkerPool().start()
+    server = make_server(LocalGateway(pool), port=port)
+    serve_in_thread(server)
+    base = f"http://127.0.0.1:{port}"
+    print(f"Kassa is serving {base}  (embedded DynamoDB: {stack.dynamodb.endpoint_url}, table {stack.table})")
+    if not os.environ.get("KASSA_DEMO_API_KEY"):
+        print(f"  demo operator API key      : {demo.api_key}")
+    if not os.environ.get("KASSA_DEMO_ONEWALLET_TOKEN"):
+        print(f"  demo One Wallet authToken  : {demo.onewallet_token}")
+    print(f"  try: curl -s {base}/v1/wallets -H 'Authorization: Bearer $KASSA_DEMO_API_KEY' "
+          "-H 'Content-Type: application/json' -d '{\"playerId\":\"alice\",\"currency\":\"EUR\"}'")
+    print(f"  other shells: export AWS_ENDPOINT_URL_DYNAMODB={stack.dynamodb.endpoint_url} "
+          f"KASSA_TABLE={stack.table}")
+    print("Ctrl-C stops everything.", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    server.shutdown()
+    pool.stop()
+    stack.stop()
+    return 0
+
+
+def invoke_once(function: str, event_path: Path) -> int:
+    """Run one handler like `sam local invoke`: against the configured DynamoDB, or a fresh embedded one."""
+    from kassa_dev.gateway import FunctionRunner
+
+    event = json.loads(event_path.read_text())
+    stack = None
+    if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        from kassa_dev.stack import LocalStack
+
+        stack = LocalStack().start()
+        stack.seed_demo_operator(os.environ.get("KASSA_DEMO_API_KEY") or None,
+                                 os.environ.get("KASSA_DEMO_ONEWALLET_TOKEN") or None)
+    try:
+        runner = FunctionRunner()
+        result = runner.invoke(runner.resolve_id(function), event)
+    finally:
+        if stack is not None:
+            stack.stop()
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def manage_operators(args: argparse.Namespace) -> int:
+    from kassa import auth, errors, operators
+    from kassa.store.access_store import AccessStore
+
+    try:
+        if args.action == "create":
+            created = operators.create_operator(
+                AccessStore(), args.operator_id, tuple(args.scopes) if args.scopes else auth.SCOPES
+            )
+            result = {"operatorId": created.operator_id, "apiKey": created.api_key, "keyId": created.key_id,
+                      "scopes": list(created.scopes), "onewalletToken": created.onewallet_token}
+        else:
+            token = operators.rotate_onewallet_token(AccessStore(), args.operator_id)
+            result = {"operatorId": args.operator_id, "onewalletToken": token}
+    except errors.KassaError as error:
+        print(f"kassa: {error.detail}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for name, value in result.items():
+            print(f"{name}: {' '.join(value) if isinstance(value, list) else value}")
+        print("Store these secrets now: Kassa keeps only their hashes and cannot show them again.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+

@@ -1,0 +1,51 @@
+"""The local HTTP front door: a threaded HTTP/1.1 server that hands every request to the LocalGateway."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from kassa_dev.gateway import LocalGateway
+
+# API Gateway refuses payloads over 10 MB.
+MAX_BODY = 10 * 1024 * 1024
+
+
+def make_server(gateway: LocalGateway, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as providers use it
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_BODY:
+                self.send_error(413)
+                return
+            body = self.rfile.read(length) if length else b""
+            url = urlsplit(self.path)
+            response = gateway.handle(self.command, url.path, url.query, dict(self.headers.items()), body)
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                if name not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            for cookie in response.cookies:
+                self.send_header("set-cookie", cookie)
+            self.send_header("content-length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+        def log_message(self, format: str, *args: object) -> None:
+            # Silent: the request line carries One Wallet's authToken in its query string.
+            return
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name="kassa-http", daemon=True)
+    thread.start()
+    return thread

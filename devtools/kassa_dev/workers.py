@@ -1,0 +1,79 @@
+"""Warm "containers" for the local gateway: each worker is its own process running one request at a time.
+
+Why processes, not threads: Powertools' resolvers keep the current event in a class attribute
+(``BaseRouter.current_event``), so two requests resolved at once in one process read each other's
+events. Lambda never does that (a container serves one request at a time); neither do we. Concurrent
+HTTP requests therefore run truly in parallel, each in its own process, against the one embedded
+DynamoDB, which is exactly the situation Kassa's conditional writes are built for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+DEFAULT_WORKERS = 8
+
+
+def _worker_main(connection: Connection) -> None:
+    from kassa_dev.gateway import FunctionRunner
+
+    runner = FunctionRunner()
+    while True:
+        try:
+            message = connection.recv()
+        except EOFError:
+            return
+        function_id, event = message
+        try:
+            connection.send(("ok", runner.invoke(function_id, event)))
+        except Exception:
+            connection.send(("error", traceback.format_exc()))
+
+
+class FunctionCrashed(Exception):
+    """The handler raised; the gateway answers 500 as API Gateway would."""
+
+
+class WorkerPool:
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size or int(os.environ.get("KASSA_WORKERS") or DEFAULT_WORKERS)
+        self._context = multiprocessing.get_context("spawn")  # no fork of a process that runs threads
+        self._idle: queue.Queue[tuple[Any, Connection]] = queue.Queue()
+        self._all: list[tuple[Any, Connection]] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> WorkerPool:
+        for _ in range(self.size):
+            parent, child = self._context.Pipe()
+            process = self._context.Process(target=_worker_main, args=(child,), daemon=True)
+            process.start()
+            child.close()
+            worker = (process, parent)
+            self._all.append(worker)
+            self._idle.put(worker)
+        return self
+
+    def invoke(self, function_id: str, event: dict[str, Any]) -> Any:
+        worker = self._idle.get()
+        try:
+            worker[1].send((function_id, event))
+            status, result = worker[1].recv()
+        finally:
+            self._idle.put(worker)
+        if status != "ok":
+            raise FunctionCrashed(result)
+        return result
+
+    def stop(self) -> None:
+        for process, connection in self._all:
+            connection.close()
+            process.join(timeout=2)
+            if process.is_alive():
+                process.terminate()
+        self._all.clear()

@@ -1,0 +1,130 @@
+"""Request and response models of the native API (storage shapes never leak into them)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kassa import errors
+from kassa.domain.model import Entry, Wallet
+from kassa.money import format_units
+
+# Ids become part of DynamoDB keys: no '#' (the key separator), no spaces or control characters.
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:@-]{1,128}$")]
+# Amounts travel as decimal strings so no JSON parser on the way can turn them into floats.
+DecimalString = Annotated[
+    str, Field(pattern=r"^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,18})?$", examples=["10.50"])
+]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+TransactionType = Literal["deposit", "withdrawal", "bet", "win", "refund", "adjustment"]
+
+
+class Request(BaseModel):
+    # Strict: a JSON number where a string is required is refused, and so is an unknown field (a
+    # misspelt "betid" must not be silently dropped from a money movement).
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class WalletCreate(Request):
+    playerId: Identifier
+    currency: Currency
+
+
+class TransactionCreate(Request):
+    transactionId: Identifier
+    type: TransactionType
+    amount: DecimalString | None = Field(default=None, description="Required except for refund")
+    betId: Identifier | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+
+
+class WalletOut(BaseModel):
+    playerId: str
+    currency: str
+    balance: str
+    bonus: str
+    status: str
+    version: int
+    updatedAt: str
+
+
+class TransactionOut(BaseModel):
+    transactionId: str
+    type: str
+    status: str
+    amount: str
+    currency: str
+    balance: str = Field(description="Which balance moved: cash or bonus")
+    balanceBefore: str
+    balanceAfter: str
+    betId: str | None
+    reason: str | None
+    version: int
+    createdAt: str
+    correlationId: str
+    previousHash: str | None
+    hash: str | None
+    errorCode: str | None = None
+
+
+class TransactionResult(BaseModel):
+    transaction: TransactionOut
+    wallet: WalletOut
+
+
+class TransactionPage(BaseModel):
+    items: list[TransactionOut]
+    nextCursor: str | None
+
+
+class Health(BaseModel):
+    status: str
+
+
+def wallet_out(wallet: Wallet) -> WalletOut:
+    return WalletOut(
+        playerId=wallet.player_id,
+        currency=wallet.currency,
+        balance=format_units(wallet.balance, wallet.scale),
+        bonus=format_units(wallet.bonus, wallet.scale),
+        status=wallet.status.value,
+        version=wallet.version,
+        updatedAt=wallet.updated_at,
+    )
+
+
+def wallet_after(entry: Entry, wallet: Wallet) -> WalletOut:
+    """The wallet as ``entry`` left it: a replay answers with the very body of the original."""
+    return WalletOut(
+        playerId=wallet.player_id,
+        currency=wallet.currency,
+        balance=format_units(entry.wallet_balance, wallet.scale),
+        bonus=format_units(entry.wallet_bonus, wallet.scale),
+        status=entry.wallet_status.value,
+        version=entry.version,
+        updatedAt=entry.created_at,
+    )
+
+
+def transaction_out(entry: Entry, wallet: Wallet) -> TransactionOut:
+    # The amount as the request meant it: positive, except for adjustments, which are signed.
+    amount = entry.amount if entry.action.value == "adjustment" else abs(entry.amount)
+    return TransactionOut(
+        transactionId=entry.transaction_id,
+        type=entry.action.value,
+        status=entry.outcome.value,
+        amount=format_units(amount, wallet.scale),
+        currency=wallet.currency,
+        balance=entry.balance.value,
+        balanceBefore=format_units(entry.balance_before, wallet.scale),
+        balanceAfter=format_units(entry.balance_after, wallet.scale),
+        betId=entry.bet_id,
+        reason=entry.reason,
+        version=entry.version,
+        createdAt=entry.created_at,
+        correlationId=entry.correlation_id,
+        previousHash=entry.previous_hash,
+        hash=entry.hash,
+        errorCode=errors.from_name(entry.error_code).code if entry.error_code else None,
+    )

@@ -1,0 +1,43 @@
+"""The per-wallet hash chain: hash = H(previous hash, entry).
+
+Computed inline when an entry is decided (the previous hash is on the wallet item that was read), so
+writing needs no lock and auditing is a pure recomputation. The canonical form lists every field that
+gives an entry its meaning; changing any of them, or removing an entry, breaks every later hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def entry_digest(
+    previous_hash: str,
+    *,
+    operator_id: str,
+    player_id: str,
+    transaction_id: str,
+    action: str,
+    amount: int,
+    balance: str,
+    balance_before: int,
+    balance_after: int,
+    version: int,
+    bet_id: str | None,
+    created_at: str,
+) -> str:
+    fields = (
+        previous_hash,
+        operator_id,
+        player_id,
+        transaction_id,
+        action,
+        str(amount),
+        balance,
+        str(balance_before),
+        str(balance_after),
+        str(version),
+        bet_id or "",
+        created_at,
+    )
+    # Unit separator between fields: no field value can forge a boundary.
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()

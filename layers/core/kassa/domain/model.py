@@ -1,0 +1,116 @@
+"""The ledger's state: wallets, bets and entries, as immutable values.
+
+Invariants (checked by tests that try to break them, and by the reconciliation audit):
+- a wallet's balance equals the sum of its applied entries' amounts (cash), and likewise its bonus;
+- neither balance is ever below zero;
+- a wallet's version is the number of entries applied to it, and entry versions are 1, 2, 3, ... with
+  no gap;
+- each entry's hash is H(previous entry's hash, entry), so an altered or deleted entry breaks the chain;
+- a (transaction id, action) pair, once decided, always means the same request and the same answer;
+- a bet is settled at most once: by one win or by one refund; a refund of an unknown bet leaves a
+  tombstone that refuses the bet forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+GENESIS_HASH = "0" * 64
+
+
+class Action(StrEnum):
+    """What a transaction does; the idempotency key is (wallet, action, transaction id)."""
+
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    BET = "bet"
+    WIN = "win"
+    REFUND = "refund"
+    ADJUSTMENT = "adjustment"
+    PROMO = "promo"
+
+
+class WalletStatus(StrEnum):
+    ACTIVE = "active"
+    LOCKED = "locked"
+
+
+class BetState(StrEnum):
+    OPEN = "open"
+    SETTLED = "settled"
+    CANCELLED = "cancelled"
+    # A refund arrived for a bet we never saw: remembered forever so the late bet is refused.
+    TOMBSTONE = "tombstone"
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    REJECTED = "rejected"
+
+
+class Balance(StrEnum):
+    """Which of the wallet's two balances a movement changes."""
+
+    CASH = "cash"
+    BONUS = "bonus"
+
+
+@dataclass(frozen=True)
+class Wallet:
+    operator_id: str
+    player_id: str
+    currency: str
+    scale: int
+    balance: int
+    bonus: int
+    status: WalletStatus
+    version: int
+    last_hash: str
+    created_at: str
+    updated_at: str
+
+    @property
+    def locked(self) -> bool:
+        return self.status is WalletStatus.LOCKED
+
+
+@dataclass(frozen=True)
+class Bet:
+    bet_id: str
+    state: BetState
+    amount: int
+    transaction_id: str
+    created_at: str
+    settled_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One decided transaction. Applied entries move money; rejected ones only remember the answer."""
+
+    transaction_id: str
+    action: Action
+    outcome: Outcome
+    fingerprint: str
+    created_at: str
+    correlation_id: str
+    amount: int = 0
+    balance: Balance = Balance.CASH
+    bet_id: str | None = None
+    reason: str | None = None
+    error_code: str | None = None
+    # The moved balance (cash or bonus, see ``balance``) before and after.
+    balance_before: int = 0
+    balance_after: int = 0
+    # The wallet as this entry left it, so a replay answers byte for byte like the original.
+    wallet_balance: int = 0
+    wallet_bonus: int = 0
+    version: int = 0
+    wallet_status: WalletStatus = WalletStatus.ACTIVE
+    previous_hash: str | None = None
+    hash: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome is Outcome.APPLIED

@@ -1,0 +1,61 @@
+"""Exact money.
+
+Amounts enter as ``Decimal`` parsed from JSON text (never through ``float``) and are stored as integer
+*units*: the amount times ``10**scale``. The scale is the currency's precision, 6 decimal places by
+default because game providers send up to 6 decimals whatever the currency. An amount with more
+fractional digits than the scale is refused, never rounded: rounding money silently is how ledgers
+drift.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from kassa.errors import InvalidAmount
+
+DEFAULT_SCALE = 6
+# The largest amount one movement may carry, in major units. Far above any real bet or deposit (the
+# protocol's "tens of millions"), far below what DynamoDB's 38-digit numbers can hold after summing.
+MAX_AMOUNT = Decimal("1000000000000")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+_DECIMAL_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
+
+
+def parse_decimal_text(text: str) -> Decimal:
+    """A plain decimal string as the native API takes it: no exponent, no NaN, no spaces."""
+    if not isinstance(text, str) or not _DECIMAL_TEXT.match(text):
+        raise InvalidAmount("amount must be a decimal string such as \"10.50\"")
+    return Decimal(text)
+
+
+def to_units(amount: Decimal, scale: int) -> int:
+    """Exact conversion to integer units; too many decimals, non-finite or huge amounts are errors."""
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise InvalidAmount("amount must be a finite number")
+    if abs(amount) > MAX_AMOUNT:
+        raise InvalidAmount(f"amount must not exceed {MAX_AMOUNT}")
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -scale:
+        raise InvalidAmount(f"amount has more than {scale} decimal places")
+    try:
+        return int(amount.scaleb(scale))
+    except InvalidOperation as error:  # pragma: no cover - finite and bounded above
+        raise InvalidAmount("amount is not a valid number") from error
+
+
+def from_units(units: int, scale: int) -> Decimal:
+    """The exact decimal value of ``units``, with exactly ``scale`` fractional digits."""
+    return Decimal(units).scaleb(-scale)
+
+
+def format_units(units: int, scale: int) -> str:
+    """Decimal string with the currency's full precision, e.g. ``"10.500000"``."""
+    return f"{from_units(units, scale):.{scale}f}"
+
+
+def canonical(amount: Decimal) -> str:
+    """One spelling per value ("10", "10.0" and "10.00" agree): used to compare request payloads."""
+    if amount == 0:
+        return "0"
+    return format(amount.normalize(), "f")

@@ -1,0 +1,60 @@
+"""Operators (tenants) and their credentials: created with a first API key and a One Wallet token."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from kassa import auth, errors
+from kassa.store.access_store import API_KEY, AccessStore
+from kassa.store.codec import text
+
+OPERATOR_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class NewOperator:
+    operator_id: str
+    api_key: str
+    key_id: str
+    scopes: tuple[str, ...]
+    onewallet_token: str
+
+
+def create_operator(
+    store: AccessStore,
+    operator_id: str,
+    scopes: tuple[str, ...] = auth.SCOPES,
+    api_key: str | None = None,
+    onewallet_token: str | None = None,
+) -> NewOperator:
+    """Create an operator; the secrets are returned once and only their hashes are stored.
+
+    ``api_key`` and ``onewallet_token`` let a local demo use known values; otherwise they are random.
+    """
+    if not OPERATOR_ID.match(operator_id):
+        raise errors.InvalidRequest("operator id must be lowercase letters, digits and dashes (max 63)")
+    scopes = auth.parse_scopes(scopes)
+    api_key = api_key or auth.new_secret(auth.API_KEY_PREFIX)
+    onewallet_token = onewallet_token or auth.new_secret(auth.ONEWALLET_TOKEN_PREFIX)
+    key_id = secrets.token_hex(8)
+    store.create_operator(operator_id, key_id, auth.secret_hash(api_key), scopes, auth.secret_hash(onewallet_token))
+    return NewOperator(operator_id, api_key, key_id, scopes, onewallet_token)
+
+
+def authenticate_api_key(store: AccessStore, api_key: str | None) -> auth.Principal | None:
+    """The principal an API key stands for, or None: unknown keys and malformed headers alike."""
+    if not api_key or len(api_key) > 512:
+        return None
+    item = store.find_credential(API_KEY, auth.secret_hash(api_key))
+    if item is None or not auth.same_hash(text(item, "secretHash"), api_key):
+        return None
+    return auth.Principal(text(item, "operatorId"), frozenset(text(item, "scopes").split()))
+
+
+def rotate_onewallet_token(store: AccessStore, operator_id: str) -> str:
+    """A new One Wallet token for the operator; the old one stops working at once."""
+    token = auth.new_secret(auth.ONEWALLET_TOKEN_PREFIX)
+    store.replace_onewallet_token(operator_id, auth.secret_hash(token))
+    return token

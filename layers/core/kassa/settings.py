@@ -1,0 +1,28 @@
+"""The environment, read once and typed. Nothing else in the layer reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    # Bounded optimistic-concurrency retries: a conflict re-reads and re-decides this many times at most.
+    max_attempts: int
+    # How long a resolved One Wallet token -> operator mapping is kept in memory. The token's hash is
+    # still verified against a strongly consistent read on every call, so a rotation takes effect at once.
+    credential_cache_seconds: int
+    default_session_ttl_seconds: int
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings(
+        table_name=os.environ.get("KASSA_TABLE", "kassa-ledger"),
+        max_attempts=int(os.environ.get("KASSA_MAX_ATTEMPTS", "12")),
+        credential_cache_seconds=int(os.environ.get("KASSA_CREDENTIAL_CACHE_SECONDS", "300")),
+        default_session_ttl_seconds=int(os.environ.get("KASSA_SESSION_TTL_SECONDS", "3600")),
+    )

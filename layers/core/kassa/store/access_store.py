@@ -1,0 +1,110 @@
+"""Storage of operators and their credentials (see ``kassa.store.keys`` for the key design)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from kassa import errors
+from kassa.clock import now_iso
+from kassa.settings import settings
+from kassa.store import codec, keys
+from kassa.store.client import dynamodb
+from kassa.store.codec import s
+
+API_KEY = "apikey"
+ONEWALLET = "onewallet"
+
+
+class OperatorExists(errors.KassaError):
+    """An operator with this id already exists."""
+
+    code = "operator_exists"
+
+
+class AccessStore:
+    def __init__(self, client: Any = None, table: str | None = None) -> None:
+        self._client = client
+        self.table = table or settings().table_name
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamodb()
+        return self._client
+
+    def create_operator(
+        self, operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...], token_hash: str
+    ) -> None:
+        """The operator, its first API key and its One Wallet token, all or nothing."""
+        now = now_iso()
+        items = [
+            {**keys.operator(operator_id), "type": s("operator"), "operatorId": s(operator_id), "createdAt": s(now)},
+            self._api_key_item(operator_id, key_id, key_hash, scopes, now),
+            self._token_item(operator_id, token_hash, now),
+        ]
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+                    for item in items
+                ]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise OperatorExists() from error
+            raise
+
+    def add_api_key(self, operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...]) -> None:
+        self._require_operator(operator_id)
+        self.client.put_item(
+            TableName=self.table,
+            Item=self._api_key_item(operator_id, key_id, key_hash, scopes, now_iso()),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def replace_onewallet_token(self, operator_id: str, token_hash: str) -> None:
+        self._require_operator(operator_id)
+        self.client.put_item(TableName=self.table, Item=self._token_item(operator_id, token_hash, now_iso()))
+
+    def find_credential(self, kind: str, secret_hash: str) -> codec.Item | None:
+        """The credential item whose secret hashes to ``secret_hash``, via the ByCredential index."""
+        response = self.client.query(
+            TableName=self.table,
+            IndexName=keys.BY_CREDENTIAL,
+            KeyConditionExpression="credentialHash = :lookup",
+            ExpressionAttributeValues={":lookup": s(keys.credential_lookup(kind, secret_hash))},
+            Limit=1,
+        )
+        items = response.get("Items") or []
+        return items[0] if items else None
+
+    def _require_operator(self, operator_id: str) -> None:
+        found = self.client.get_item(TableName=self.table, Key=keys.operator(operator_id), ConsistentRead=True)
+        if "Item" not in found:
+            raise errors.InvalidRequest(f"no operator {operator_id}")
+
+    @staticmethod
+    def _api_key_item(operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...], now: str) -> codec.Item:
+        return {
+            **keys.api_key(operator_id, key_id),
+            "type": s("apikey"),
+            "operatorId": s(operator_id),
+            "keyId": s(key_id),
+            "secretHash": s(key_hash),
+            "credentialHash": s(keys.credential_lookup(API_KEY, key_hash)),
+            "scopes": s(" ".join(scopes)),
+            "createdAt": s(now),
+        }
+
+    @staticmethod
+    def _token_item(operator_id: str, token_hash: str, now: str) -> codec.Item:
+        return {
+            **keys.onewallet_token(operator_id),
+            "type": s("onewallet_token"),
+            "operatorId": s(operator_id),
+            "secretHash": s(token_hash),
+            "credentialHash": s(keys.credential_lookup(ONEWALLET, token_hash)),
+            "createdAt": s(now),
+        }

@@ -1,0 +1,26 @@
+"""The process's one DynamoDB client, built on first use (it costs ~200 ms of a cold start).
+
+boto3 reads ``AWS_ENDPOINT_URL_DYNAMODB`` itself, which is how local runs reach the embedded DynamoDB.
+Timeouts are short because a One Wallet provider gives us ~700 ms per call; botocore's standard retry
+mode handles throttling, and ambiguous failures are resolved by re-reading (see ``kassa.ledger``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+
+@lru_cache(maxsize=1)
+def dynamodb() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=1,
+        read_timeout=3,
+        tcp_keepalive=True,
+        max_pool_connections=50,
+    )
+    return boto3.session.Session().client("dynamodb", config=config)

@@ -1,0 +1,151 @@
+"""Domain values <-> DynamoDB items (low-level attribute values). Storage shapes stay in the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kassa.domain.model import Action, Balance, Bet, BetState, Entry, Outcome, Wallet, WalletStatus
+from kassa.store import keys
+
+Item = dict[str, dict[str, Any]]
+
+
+def s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def text(item: Item, name: str) -> str:
+    return str(item[name]["S"])
+
+
+def optional_text(item: Item, name: str) -> str | None:
+    value = item.get(name)
+    return None if value is None else str(value["S"])
+
+
+def number(item: Item, name: str) -> int:
+    return int(item[name]["N"])
+
+
+def _optional(name: str, value: str | None) -> Item:
+    return {} if value is None else {name: s(value)}
+
+
+def wallet_item(wallet: Wallet) -> Item:
+    return {
+        **keys.wallet(wallet.operator_id, wallet.player_id),
+        "type": s("wallet"),
+        "operatorId": s(wallet.operator_id),
+        "playerId": s(wallet.player_id),
+        "currency": s(wallet.currency),
+        "scale": n(wallet.scale),
+        "balance": n(wallet.balance),
+        "bonus": n(wallet.bonus),
+        "status": s(wallet.status.value),
+        "version": n(wallet.version),
+        "lastHash": s(wallet.last_hash),
+        "createdAt": s(wallet.created_at),
+        "updatedAt": s(wallet.updated_at),
+    }
+
+
+def wallet_from_item(item: Item) -> Wallet:
+    return Wallet(
+        operator_id=text(item, "operatorId"),
+        player_id=text(item, "playerId"),
+        currency=text(item, "currency"),
+        scale=number(item, "scale"),
+        balance=number(item, "balance"),
+        bonus=number(item, "bonus"),
+        status=WalletStatus(text(item, "status")),
+        version=number(item, "version"),
+        last_hash=text(item, "lastHash"),
+        created_at=text(item, "createdAt"),
+        updated_at=text(item, "updatedAt"),
+    )
+
+
+def entry_item(wallet: Wallet, entry: Entry) -> Item:
+    item: Item = {
+        **keys.entry(wallet.operator_id, wallet.player_id, entry.transaction_id, entry.action.value),
+        "type": s("entry"),
+        "operatorId": s(wallet.operator_id),
+        "playerId": s(wallet.player_id),
+        "currency": s(wallet.currency),
+        "scale": n(wallet.scale),
+        "transactionId": s(entry.transaction_id),
+        "action": s(entry.action.value),
+        "outcome": s(entry.outcome.value),
+        "fingerprint": s(entry.fingerprint),
+        "createdAt": s(entry.created_at),
+        "correlationId": s(entry.correlation_id),
+        "amount": n(entry.amount),
+        "balanceKind": s(entry.balance.value),
+        "balanceBefore": n(entry.balance_before),
+        "balanceAfter": n(entry.balance_after),
+        "walletBalance": n(entry.wallet_balance),
+        "walletBonus": n(entry.wallet_bonus),
+        "version": n(entry.version),
+        "walletStatus": s(entry.wallet_status.value),
+        **_optional("betId", entry.bet_id),
+        **_optional("reason", entry.reason),
+        **_optional("errorCode", entry.error_code),
+        **_optional("previousHash", entry.previous_hash),
+        **_optional("hash", entry.hash),
+    }
+    if entry.applied:
+        # Only applied entries are history: the sparse index EntriesByVersion orders them.
+        item["entryVersion"] = n(entry.version)
+    return item
+
+
+def entry_from_item(item: Item) -> Entry:
+    return Entry(
+        transaction_id=text(item, "transactionId"),
+        action=Action(text(item, "action")),
+        outcome=Outcome(text(item, "outcome")),
+        fingerprint=text(item, "fingerprint"),
+        created_at=text(item, "createdAt"),
+        correlation_id=text(item, "correlationId"),
+        amount=number(item, "amount"),
+        balance=Balance(text(item, "balanceKind")),
+        bet_id=optional_text(item, "betId"),
+        reason=optional_text(item, "reason"),
+        error_code=optional_text(item, "errorCode"),
+        balance_before=number(item, "balanceBefore"),
+        balance_after=number(item, "balanceAfter"),
+        wallet_balance=number(item, "walletBalance"),
+        wallet_bonus=number(item, "walletBonus"),
+        version=number(item, "version"),
+        wallet_status=WalletStatus(text(item, "walletStatus")),
+        previous_hash=optional_text(item, "previousHash"),
+        hash=optional_text(item, "hash"),
+    )
+
+
+def bet_item(operator_id: str, player_id: str, bet: Bet) -> Item:
+    return {
+        **keys.bet(operator_id, player_id, bet.bet_id),
+        "type": s("bet"),
+        "betId": s(bet.bet_id),
+        "state": s(bet.state.value),
+        "amount": n(bet.amount),
+        "transactionId": s(bet.transaction_id),
+        "createdAt": s(bet.created_at),
+        **_optional("settledBy", bet.settled_by),
+    }
+
+
+def bet_from_item(item: Item) -> Bet:
+    return Bet(
+        bet_id=text(item, "betId"),
+        state=BetState(text(item, "state")),
+        amount=number(item, "amount"),
+        transaction_id=text(item, "transactionId"),
+        created_at=text(item, "createdAt"),
+        settled_by=optional_text(item, "settledBy"),
+    )

@@ -1,0 +1,75 @@
+"""The key design of the single table: the one place it is written down.
+
+Every key starts with the operator id, so no request built for one operator can reach another's items.
+
+item                pk                                    sk                            notes
+operator            OP#{operator}                         OPERATOR                      policy
+operator API key    OP#{operator}                         APIKEY#{key id}               credentialHash (GSI)
+One Wallet token    OP#{operator}                         ONEWALLET_TOKEN               credentialHash (GSI)
+wallet              OP#{operator}#PLAYER#{player}         WALLET                        balance, version, lastHash
+ledger entry        OP#{operator}#PLAYER#{player}         TX#{transaction id}#{action}  entryVersion if applied
+bet                 OP#{operator}#PLAYER#{player}         BET#{bet id}                  open/settled/cancelled/tombstone
+player session      OP#{operator}#SESSION#{sha256(sid)}   SESSION                       ttl; wallet names the live one
+
+A wallet, its entries and its bets share one partition: one strongly consistent ``TransactGetItems``
+loads all a decision needs, and the local index ``EntriesByVersion`` (pk, entryVersion) lists the
+history newest-first, strongly consistent. Only applied entries carry ``entryVersion`` (a sparse index):
+recorded rejections are idempotency records, not history. An LSI caps a partition at 10 GB, about ten
+million entries for one player.
+"""
+
+from __future__ import annotations
+
+Key = dict[str, dict[str, str]]
+
+ENTRIES_BY_VERSION = "EntriesByVersion"
+BY_CREDENTIAL = "ByCredential"
+
+
+def _key(pk: str, sk: str) -> Key:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def operator_pk(operator_id: str) -> str:
+    return f"OP#{operator_id}"
+
+
+def wallet_pk(operator_id: str, player_id: str) -> str:
+    return f"OP#{operator_id}#PLAYER#{player_id}"
+
+
+def operator(operator_id: str) -> Key:
+    return _key(operator_pk(operator_id), "OPERATOR")
+
+
+def api_key(operator_id: str, key_id: str) -> Key:
+    return _key(operator_pk(operator_id), f"APIKEY#{key_id}")
+
+
+def onewallet_token(operator_id: str) -> Key:
+    return _key(operator_pk(operator_id), "ONEWALLET_TOKEN")
+
+
+def wallet(operator_id: str, player_id: str) -> Key:
+    return _key(wallet_pk(operator_id, player_id), "WALLET")
+
+
+def entry_prefix(transaction_id: str) -> str:
+    return f"TX#{transaction_id}#"
+
+
+def entry(operator_id: str, player_id: str, transaction_id: str, action: str) -> Key:
+    return _key(wallet_pk(operator_id, player_id), f"{entry_prefix(transaction_id)}{action}")
+
+
+def bet(operator_id: str, player_id: str, bet_id: str) -> Key:
+    return _key(wallet_pk(operator_id, player_id), f"BET#{bet_id}")
+
+
+def session(operator_id: str, sid_hash: str) -> Key:
+    return _key(f"OP#{operator_id}#SESSION#{sid_hash}", "SESSION")
+
+
+def credential_lookup(kind: str, secret_hash: str) -> str:
+    """The GSI value that finds a credential's item from the secret's hash alone."""
+    return f"{kind}:{secret_hash}"

@@ -1,0 +1,81 @@
+"""Shared fixtures: one local stack per test session (embedded DynamoDB over HTTP, the table from
+template.yaml, a demo operator) and a client that drives the real handlers through the local gateway."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kassa_dev.gateway import HttpResponse, LocalGateway
+from kassa_dev.stack import DemoCredentials, LocalStack
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(table="kassa-test") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def demo(stack: LocalStack) -> DemoCredentials:
+    return stack.seed_demo_operator()
+
+
+@pytest.fixture(scope="session")
+def gateway(stack: LocalStack) -> LocalGateway:
+    return LocalGateway()
+
+
+class Api:
+    """Speaks HTTP semantics to the LocalGateway, which runs the authorizer and handlers in-process."""
+
+    def __init__(self, gateway: LocalGateway, api_key: str | None) -> None:
+        self.gateway = gateway
+        self.api_key = api_key
+
+    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+                headers: dict[str, str] | None = None, query: str = "") -> HttpResponse:
+        sent = {"content-type": "application/json", **(headers or {})}
+        if self.api_key is not None:
+            sent.setdefault("authorization", f"Bearer {self.api_key}")
+        payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        return self.gateway.handle(method, path, query, sent, payload)
+
+    def get(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> HttpResponse:
+        return self.request("POST", path, body, **kwargs)
+
+    def open_wallet(self, currency: str = "EUR", player: str | None = None) -> str:
+        player = player or new_id("player")
+        response = self.post("/v1/wallets", {"playerId": player, "currency": currency})
+        assert response.status == 201, response.body
+        return player
+
+    def move(self, player: str, type_: str, amount: str | None, **fields: Any) -> HttpResponse:
+        body = {"transactionId": fields.pop("transactionId", new_id("tx")), "type": type_, **fields}
+        if amount is not None:
+            body["amount"] = amount
+        return self.post(f"/v1/wallets/{player}/transactions", body)
+
+    def balance(self, player: str) -> str:
+        return str(self.get(f"/v1/wallets/{player}").json()["balance"])
+
+
+@pytest.fixture
+def api(gateway: LocalGateway, demo: DemoCredentials) -> Api:
+    return Api(gateway, demo.api_key)
+
+
+@pytest.fixture
+def anonymous(gateway: LocalGateway) -> Api:
+    return Api(gateway, None)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"

@@ -79,3 +79,18 @@ def anonymous(gateway: LocalGateway) -> Api:
 
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def pooled_gateway(stack: LocalStack) -> Iterator[LocalGateway]:
+    """A gateway whose functions run in worker processes: concurrent requests really run at once."""
+    from kassa_dev.workers import WorkerPool
+
+    pool = WorkerPool(8).start()
+    yield LocalGateway(pool)
+    pool.stop()
+
+
+@pytest.fixture
+def concurrent_api(pooled_gateway: LocalGateway, demo: DemoCredentials) -> Api:
+    return Api(pooled_gateway, demo.api_key)

@@ -1,0 +1,12 @@
+"""The native REST API: Powertools routers, grouped per Lambda function in template.yaml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def routers() -> list[Any]:
+    """Every router of the native API (for documents that span functions, like the OpenAPI file)."""
+    from kassa.api import transactions, wallets
+
+    return [wallets.router, transactions.router]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,6 +76,24 @@ class TransactionResult(BaseModel):
 class TransactionPage(BaseModel):
     items: list[TransactionOut]
     nextCursor: str | None
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457 problem details) with Kassa's stable ``code``."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+
+
+def problems(*statuses: int) -> dict[int, Any]:
+    """OpenAPI ``responses`` entries for the error statuses a route can answer."""
+    return {
+        status: {"description": "Problem", "content": {"application/problem+json": {"model": Problem}}}
+        for status in statuses
+    }
 
 
 class Health(BaseModel):

@@ -16,6 +16,7 @@ from kassa.api.models import (
     TransactionOut,
     TransactionPage,
     TransactionResult,
+    problems,
     transaction_out,
     wallet_after,
 )
@@ -35,7 +36,11 @@ REPLAYED_HEADER = "Idempotent-Replayed"
     summary="Move money, exactly once per (transactionId, type)",
     responses={
         201: {"description": "Applied", "content": {"application/json": {"model": TransactionResult}}},
-        200: {"description": "Replay of an applied transaction (header Idempotent-Replayed: true)"},
+        200: {
+            "description": "Replay of an applied transaction (header Idempotent-Replayed: true)",
+            "content": {"application/json": {"model": TransactionResult}},
+        },
+        **problems(400, 403, 404, 409, 422, 423, 503),
     },
 )
 def create_transaction(
@@ -61,7 +66,11 @@ def create_transaction(
     return json_response(201, body_out)
 
 
-@router.get("/v1/wallets/<playerId>/transactions", summary="The wallet's applied transactions, newest first")
+@router.get(
+    "/v1/wallets/<playerId>/transactions",
+    summary="The wallet's applied transactions, newest first",
+    responses=problems(403, 404, 422),
+)
 def list_transactions(
     playerId: PlayerId,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
@@ -77,6 +86,7 @@ def list_transactions(
 @router.get(
     "/v1/wallets/<playerId>/transactions/<transactionId>",
     summary="One transaction; with several actions under the id, the latest (or the one named by type)",
+    responses=problems(403, 404, 422),
 )
 def get_transaction(
     playerId: PlayerId,

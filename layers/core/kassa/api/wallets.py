@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from kassa import auth, ledger
 from kassa.api.http import json_response, principal
-from kassa.api.models import Health, Identifier, WalletCreate, WalletOut, wallet_out
+from kassa.api.models import Health, Identifier, WalletCreate, WalletOut, problems, wallet_out
 from kassa.domain.model import WalletStatus
 from kassa.store.ledger_store import LedgerStore
 
@@ -27,26 +27,32 @@ def health() -> Health:
     return Health(status="ok")
 
 
-@router.post("/v1/wallets", summary="Open a player's wallet", responses={201: {"description": "Created"}})
+@router.post(
+    "/v1/wallets",
+    summary="Open a player's wallet",
+    responses={201: {"description": "Created", "content": {"application/json": {"model": WalletOut}}},
+               **problems(400, 403, 409, 422)},
+)
 def create_wallet(body: Annotated[WalletCreate, Body()]) -> Response[WalletOut]:
     caller = principal(router, auth.WRITE)
     wallet = ledger.open_wallet(_store(), caller.operator_id, body.playerId, body.currency)
     return json_response(201, wallet_out(wallet))
 
 
-@router.get("/v1/wallets/<playerId>", summary="A wallet's balances")
+@router.get("/v1/wallets/<playerId>", summary="A wallet's balances", responses=problems(403, 404, 422))
 def get_wallet(playerId: PlayerId) -> WalletOut:
     caller = principal(router, auth.READ)
     return wallet_out(_store().get_wallet(caller.operator_id, playerId))
 
 
-@router.post("/v1/wallets/<playerId>/lock", summary="Lock a wallet: bets and withdrawals are refused")
+@router.post("/v1/wallets/<playerId>/lock", summary="Lock a wallet: bets and withdrawals are refused",
+             responses=problems(403, 404, 422))
 def lock_wallet(playerId: PlayerId) -> WalletOut:
     caller = principal(router, auth.ADMIN)
     return wallet_out(_store().set_wallet_status(caller.operator_id, playerId, WalletStatus.LOCKED))
 
 
-@router.post("/v1/wallets/<playerId>/unlock", summary="Unlock a wallet")
+@router.post("/v1/wallets/<playerId>/unlock", summary="Unlock a wallet", responses=problems(403, 404, 422))
 def unlock_wallet(playerId: PlayerId) -> WalletOut:
     caller = principal(router, auth.ADMIN)
     return wallet_out(_store().set_wallet_status(caller.operator_id, playerId, WalletStatus.ACTIVE))

@@ -88,9 +88,17 @@ def serve() -> int:
 
 def invoke_once(function: str, event_path: Path) -> int:
     """Run one handler like `sam local invoke`: against the configured DynamoDB, or a fresh embedded one."""
+    event = json.loads(event_path.read_text())
+    # Like `sam local invoke`: the function's logs go to stderr, its result alone to stdout.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = _invoke(function, event)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _invoke(function: str, event: dict[str, object]) -> object:
     from kassa_dev.gateway import FunctionRunner
 
-    event = json.loads(event_path.read_text())
     stack = None
     if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
         from kassa_dev.stack import LocalStack
@@ -100,12 +108,10 @@ def invoke_once(function: str, event_path: Path) -> int:
                                  os.environ.get("KASSA_DEMO_ONEWALLET_TOKEN") or None)
     try:
         runner = FunctionRunner()
-        result = runner.invoke(runner.resolve_id(function), event)
+        return runner.invoke(runner.resolve_id(function), event)
     finally:
         if stack is not None:
             stack.stop()
-    print(json.dumps(result, indent=2))
-    return 0
 
 
 def manage_operators(args: argparse.Namespace) -> int:

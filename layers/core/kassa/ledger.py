@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kassa import errors
 from kassa.clock import now_iso
 from kassa.domain.model import GENESIS_HASH, Entry, Wallet, WalletStatus
-from kassa.domain.movements import Movement, MovementRequest, Rejection, Replay, decide
+from kassa.domain.movements import Movement, MovementRequest, MovementState, Rejection, Replay, decide
 from kassa.money import CURRENCY_PATTERN, DEFAULT_SCALE
 from kassa.observability import logger, metrics
 from kassa.settings import settings
+from kassa.store.codec import Item
+from kassa.store.keys import Key
 from kassa.store.ledger_store import LedgerStore, WriteConflict
 
 BACKOFF_BASE_SECONDS = 0.005
@@ -32,11 +35,26 @@ class MovementResult:
     replayed: bool
 
 
-def move_money(store: LedgerStore, operator_id: str, player_id: str, request: MovementRequest) -> MovementResult:
+# Checks a protocol makes on what was read with the movement (its token, the player's session) before
+# the movement is decided; it raises to refuse.
+Precondition = Callable[[MovementState, list[Item | None]], None]
+
+
+def move_money(
+    store: LedgerStore,
+    operator_id: str,
+    player_id: str,
+    request: MovementRequest,
+    *,
+    also_read: Sequence[Key] = (),
+    precondition: Precondition | None = None,
+) -> MovementResult:
     """Apply one movement exactly once, or raise the domain error that decides it."""
     attempts = settings().max_attempts
     for attempt in range(attempts):
-        state = store.load(operator_id, player_id, request)
+        state, also = store.load(operator_id, player_id, request, also_read)
+        if precondition is not None:
+            precondition(state, also)
         decision = decide(state, request, now=now_iso())
         if isinstance(decision, Replay):
             return _replayed(decision)

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+
+# Powertools warns on every invocation that emitted no business metric (a replay, a refused request);
+# that is normal here, and the warning would only fill the logs.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "kassa"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Kassa"))

@@ -48,6 +48,8 @@ def build_resolver(*routers: Any) -> APIGatewayHttpResolver:
 
 
 def _issue(item: dict[str, Any]) -> dict[str, Any]:
+    if item.get("type") == "json_invalid":
+        return {"field": "body", "message": "body: not valid JSON"}
     location = [str(part) for part in item.get("loc", ()) if part != "body"]
     field = ".".join(location) or "body"
     return {"field": field, "message": f"{field}: {item.get('msg', 'invalid')}"}

@@ -4,8 +4,9 @@
 ``TransactGetItems``. ``commit`` writes a decision in one ``TransactWriteItems`` whose conditions make
 it all-or-nothing against concurrent writers:
 
-1. the wallet update (or, for a recorded rejection, a condition check) requires the version that was
-   read, so two writers can never both spend the same balance;
+1. the wallet update (or, for a recorded rejection, a condition check) requires the version and the
+   status that were read, so two writers can never both spend the same balance, and a lock is never
+   overtaken by a bet decided before it;
 2. the entry put requires that no entry with that (transaction id, action) exists: the permanent
    idempotency record;
 3. the bet put or update requires the bet's expected state (new, or open), so a bet settles once.
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from kassa import errors
+from kassa.clock import now_iso
 from kassa.domain.model import Entry, Wallet, WalletStatus
 from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection
 from kassa.settings import settings
@@ -84,10 +87,10 @@ class LedgerStore:
             item = self.client.update_item(
                 TableName=self.table,
                 Key=keys.wallet(operator_id, player_id),
-                UpdateExpression="SET #status = :status",
+                UpdateExpression="SET #status = :status, updatedAt = :at",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": s(status.value)},
+                ExpressionAttributeValues={":status": s(status.value), ":at": s(now_iso())},
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except ClientError as error:
@@ -98,19 +101,25 @@ class LedgerStore:
 
     # -- movements -----------------------------------------------------------------------------------
 
-    def load(self, operator_id: str, player_id: str, request: MovementRequest) -> MovementState:
+    def load(
+        self, operator_id: str, player_id: str, request: MovementRequest, also: Sequence[keys.Key] = ()
+    ) -> tuple[MovementState, list[codec.Item | None]]:
+        """The movement's state, plus ``also`` (a protocol's token or session), in one consistent read."""
         wanted = [
             keys.wallet(operator_id, player_id),
             keys.entry(operator_id, player_id, request.transaction_id, request.action.value),
+            keys.bet(operator_id, player_id, request.bet_id) if request.bet_id else None,
+            *also,
         ]
-        if request.bet_id:
-            wanted.append(keys.bet(operator_id, player_id, request.bet_id))
-        wallet_item, entry_item, *bet_item = self.get_together(wanted)
-        return MovementState(
+        found = iter(self.get_together([key for key in wanted if key is not None]))
+        wallet_item, entry_item = next(found), next(found)
+        bet_item = next(found) if request.bet_id else None
+        state = MovementState(
             wallet=codec.wallet_from_item(wallet_item) if wallet_item else None,
             existing=codec.entry_from_item(entry_item) if entry_item else None,
-            bet=codec.bet_from_item(bet_item[0]) if bet_item and bet_item[0] else None,
+            bet=codec.bet_from_item(bet_item) if bet_item else None,
         )
+        return state, list(found)
 
     def get_together(self, wanted: list[keys.Key]) -> list[codec.Item | None]:
         """Several items in one strongly consistent, serializable read (``TransactGetItems``)."""
@@ -150,8 +159,12 @@ class LedgerStore:
             "Key": keys.wallet(wallet.operator_id, wallet.player_id),
             "UpdateExpression": "SET balance = :balance, bonus = :bonus, version = :version, "
             "lastHash = :hash, updatedAt = :at",
-            "ConditionExpression": "version = :read",
+            # The status read is part of the condition: a lock that lands between our read and our
+            # write makes this fail and the movement is decided again against the locked wallet.
+            "ConditionExpression": "version = :read AND #status = :status",
+            "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
+                ":status": s(wallet.status.value),
                 ":balance": n(wallet.balance),
                 ":bonus": n(wallet.bonus),
                 ":version": n(wallet.version),
@@ -165,8 +178,9 @@ class LedgerStore:
         return {
             "TableName": self.table,
             "Key": keys.wallet(wallet.operator_id, wallet.player_id),
-            "ConditionExpression": "version = :read",
-            "ExpressionAttributeValues": {":read": n(read_version)},
+            "ConditionExpression": "version = :read AND #status = :status",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":read": n(read_version), ":status": s(wallet.status.value)},
         }
 
     def _bet_write(self, wallet: Wallet, write: BetWrite) -> dict[str, Any]:

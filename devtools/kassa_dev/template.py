@@ -1,0 +1,328 @@
+"""Read template.yaml: the single source of truth for HTTP routes, functions and the table schema.
+
+The local server, the invoke emulator and the tests derive everything from here instead of restating
+routes or key schemas. CloudFormation short tags (``!Ref X``, ``!GetAtt A.B``, ``!Sub ...``) load as
+their JSON form (``{"Ref": "X"}``, ``{"Fn::GetAtt": ["A", "B"]}``, ``{"Fn::Sub": ...}``), which is also
+what aws-sam-translator expects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+TABLE_LOGICAL_ID = "LedgerTable"
+
+FUNCTION_TYPE = "AWS::Serverless::Function"
+HTTP_API_TYPE = "AWS::Serverless::HttpApi"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader + CloudFormation short tags; dates stay strings (as CloudFormation reads them)."""
+
+
+_CfnLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_short_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        resource, _, attribute = value.partition(".")
+        value = [resource, attribute]
+    return {f"Fn::{tag_suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_short_tag)
+
+
+def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        loaded = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: not a CloudFormation template (top level is not a mapping)")
+    return loaded
+
+
+def _template(template: dict[str, Any] | None) -> dict[str, Any]:
+    return load_template() if template is None else template
+
+
+def _resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in (template.get("Resources") or {}).items()
+        if isinstance(resource, dict) and resource.get("Type") == resource_type
+    }
+
+
+def _function_globals(template: dict[str, Any]) -> dict[str, Any]:
+    return ((template.get("Globals") or {}).get("Function")) or {}
+
+
+def _ref_target(value: Any) -> str | None:
+    """'X' for {"Ref": "X"} (or a plain string), else None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Ref"} and isinstance(value["Ref"], str):
+        return value["Ref"]
+    return None
+
+
+# --------------------------------------------------------------------------- functions
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    function_id: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, Any]
+    events: dict[str, Any]
+    timeout: int | None = None
+    memory_size: int | None = None
+
+
+def functions(template: dict[str, Any] | None = None) -> dict[str, FunctionSpec]:
+    """Every AWS::Serverless::Function, with Globals.Function applied (intrinsics left unresolved).
+
+    CodeUri is resolved against the repository root (the directory of TEMPLATE_PATH), whichever dict is passed.
+    """
+    template = _template(template)
+    glob = _function_globals(template)
+    global_env = ((glob.get("Environment") or {}).get("Variables")) or {}
+    specs: dict[str, FunctionSpec] = {}
+    for function_id, resource in _resources(template, FUNCTION_TYPE).items():
+        props = resource.get("Properties") or {}
+        code_uri = props.get("CodeUri", glob.get("CodeUri"))
+        handler = props.get("Handler", glob.get("Handler"))
+        if not isinstance(code_uri, str) or not isinstance(handler, str):
+            raise ValueError(f"{function_id}: CodeUri and Handler must be plain strings")
+        env = {**global_env, **(((props.get("Environment") or {}).get("Variables")) or {})}
+        specs[function_id] = FunctionSpec(
+            function_id=function_id,
+            code_dir=(REPO_ROOT / code_uri).resolve(),
+            handler=handler,
+            environment=copy.deepcopy(env),
+            events=copy.deepcopy(props.get("Events") or {}),
+            timeout=props.get("Timeout", glob.get("Timeout")),
+            memory_size=props.get("MemorySize", glob.get("MemorySize")),
+        )
+    return specs
+
+
+def _default_authorizer_api(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    for api_id, resource in _resources(template, HTTP_API_TYPE).items():
+        auth = (resource.get("Properties") or {}).get("Auth") or {}
+        if auth.get("DefaultAuthorizer"):
+            return api_id, auth
+    raise ValueError("no AWS::Serverless::HttpApi with a DefaultAuthorizer in the template")
+
+
+def authorizer_function_id(template: dict[str, Any] | None = None) -> str:
+    """Logical id of the function behind the HttpApi's DefaultAuthorizer."""
+    template = _template(template)
+    _, auth = _default_authorizer_api(template)
+    name = auth["DefaultAuthorizer"]
+    arn = ((auth.get("Authorizers") or {}).get(name) or {}).get("FunctionArn")
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        target = arn["Fn::GetAtt"]
+        return target[0] if isinstance(target, list) else str(target).partition(".")[0]
+    if isinstance(arn, dict) and isinstance(arn.get("Fn::Sub"), str):
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}", arn["Fn::Sub"])
+        if match:
+            return match.group(1)
+    raise ValueError(f"authorizer {name!r}: FunctionArn is not a GetAtt of a function in this template")
+
+
+# --------------------------------------------------------------------------- HTTP routes
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    method: str
+    path: str
+    function_id: str
+    code_dir: Path
+    handler: str
+    authorized: bool
+    event_id: str = field(default="", compare=False)
+
+
+def http_routes(template: dict[str, Any] | None = None) -> list[HttpRoute]:
+    """Every HttpApi event of every function, sorted by path then method."""
+    template = _template(template)
+    apis = _resources(template, HTTP_API_TYPE)
+    routes: list[HttpRoute] = []
+    for spec in functions(template).values():
+        for event_id, event in spec.events.items():
+            if not isinstance(event, dict) or event.get("Type") != "HttpApi":
+                continue
+            props = event.get("Properties") or {}
+            api_id = _ref_target(props.get("ApiId"))
+            api_auth = ((apis.get(api_id or "") or {}).get("Properties") or {}).get("Auth") or {}
+            authorizer = (props.get("Auth") or {}).get("Authorizer", api_auth.get("DefaultAuthorizer"))
+            routes.append(
+                HttpRoute(
+                    method=str(props.get("Method", "ANY")).upper(),
+                    path=str(props.get("Path", "$default")),
+                    function_id=spec.function_id,
+                    code_dir=spec.code_dir,
+                    handler=spec.handler,
+                    authorized=bool(authorizer) and authorizer != "NONE",
+                    event_id=event_id,
+                )
+            )
+    return sorted(routes, key=lambda r: (r.path, r.method))
+
+
+def _segments(path: str) -> list[str]:
+    return path.split("?", 1)[0].lstrip("/").split("/")
+
+
+def _match_segments(pattern: list[str], actual: list[str]) -> tuple[tuple[int, ...], dict[str, str]] | None:
+    """(specificity rank per segment, path parameters), or None. Rank: 0 literal, 1 {param}, 2 {proxy+}."""
+    rank: list[int] = []
+    params: dict[str, str] = {}
+    for i, seg in enumerate(pattern):
+        if seg.startswith("{") and seg.endswith("+}"):
+            if i != len(pattern) - 1 or i >= len(actual) or not all(actual[i:]):
+                return None
+            params[seg[1:-2]] = unquote("/".join(actual[i:]))
+            return (*rank, 2), params
+        if i >= len(actual):
+            return None
+        if seg.startswith("{") and seg.endswith("}"):
+            if not actual[i]:
+                return None
+            params[seg[1:-1]] = unquote(actual[i])
+            rank.append(1)
+        elif seg == actual[i]:
+            rank.append(0)
+        else:
+            return None
+    if len(pattern) != len(actual):
+        return None
+    return tuple(rank), params
+
+
+def match_route(routes: list[HttpRoute], method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
+    """The route API Gateway (HTTP API) would pick for ``method path``, with its path parameters.
+
+    Literal segments match exactly (case-sensitive), ``{name}`` matches one non-empty segment,
+    a trailing ``{name+}`` matches the rest of the path; the most specific route wins (literal before
+    variable before greedy, left to right), and an exact method wins over ANY. Parameter values are
+    percent-decoded, as in the event's ``pathParameters``. A ``$default`` route is not matched here.
+    """
+    method = method.upper()
+    actual = _segments(path)
+    best: tuple[tuple[tuple[int, ...], int], HttpRoute, dict[str, str]] | None = None
+    for route in routes:
+        if route.method not in (method, "ANY") or not route.path.startswith("/"):
+            continue
+        matched = _match_segments(_segments(route.path), actual)
+        if matched is None:
+            continue
+        rank, params = matched
+        key = (rank, 0 if route.method == method else 1)
+        if best is None or key < best[0]:
+            best = (key, route, params)
+    return None if best is None else (best[1], best[2])
+
+
+# --------------------------------------------------------------------------- the table
+
+_LSI_KEYS = ("IndexName", "KeySchema", "Projection")
+_GSI_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput", "OnDemandThroughput")
+
+
+def _table_properties(template: dict[str, Any]) -> dict[str, Any]:
+    resource = (template.get("Resources") or {}).get(TABLE_LOGICAL_ID)
+    if not resource or resource.get("Type") != "AWS::DynamoDB::Table":
+        raise ValueError(f"no AWS::DynamoDB::Table named {TABLE_LOGICAL_ID} in the template")
+    return copy.deepcopy(resource.get("Properties") or {})
+
+
+def table_create_kwargs(table_name: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """boto3 ``create_table`` kwargs for the ledger table, translated from its CloudFormation properties."""
+    props = _table_properties(_template(template))
+    kwargs: dict[str, Any] = {
+        "TableName": table_name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+    }
+    if kwargs["BillingMode"] == "PROVISIONED":
+        kwargs["ProvisionedThroughput"] = props["ProvisionedThroughput"]
+    if props.get("LocalSecondaryIndexes"):
+        kwargs["LocalSecondaryIndexes"] = [
+            {k: v for k, v in index.items() if k in _LSI_KEYS} for index in props["LocalSecondaryIndexes"]
+        ]
+    if props.get("GlobalSecondaryIndexes"):
+        kwargs["GlobalSecondaryIndexes"] = [
+            {k: v for k, v in index.items() if k in _GSI_KEYS} for index in props["GlobalSecondaryIndexes"]
+        ]
+    stream = props.get("StreamSpecification")
+    if stream and stream.get("StreamViewType"):
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    sse = props.get("SSESpecification")
+    if sse and sse.get("SSEEnabled"):
+        kwargs["SSESpecification"] = {"Enabled": True}
+        for key in ("SSEType", "KMSMasterKeyId"):
+            if key in sse:
+                kwargs["SSESpecification"][key] = sse[key]
+    return kwargs
+
+
+def table_ttl_attribute(template: dict[str, Any] | None = None) -> str:
+    spec = _table_properties(_template(template)).get("TimeToLiveSpecification") or {}
+    if not spec.get("Enabled") or not spec.get("AttributeName"):
+        raise ValueError(f"{TABLE_LOGICAL_ID} has no enabled TimeToLiveSpecification")
+    return str(spec["AttributeName"])
+
+
+def create_table(
+    client: Any, table_name: str, template: dict[str, Any] | None = None, *, poll_seconds: float = 0.05
+) -> dict[str, Any]:
+    """Create the ledger table (if absent), wait until ACTIVE, enable TTL. Idempotent; returns describe_table."""
+    template = _template(template)
+    with contextlib.suppress(client.exceptions.ResourceInUseException):
+        client.create_table(**table_create_kwargs(table_name, template))
+    for _ in range(600):  # moto is ACTIVE at once; a real endpoint takes seconds
+        table = client.describe_table(TableName=table_name)["Table"]
+        if table["TableStatus"] == "ACTIVE":
+            break
+        time.sleep(poll_seconds)
+    else:
+        raise TimeoutError(f"table {table_name} did not become ACTIVE")
+    ttl_attribute = table_ttl_attribute(template)
+    ttl = client.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        client.update_time_to_live(
+            TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
+        )
+    return table

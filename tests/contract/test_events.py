@@ -1,0 +1,550 @@
+"""Every sample event in ``events/`` runs through its function's handler (ARCHITECTURE.md, Layout:
+"Every file in it is exercised by a test").
+
+The events are what a real API Gateway HTTP API sends a deployment of ``template.yaml``: payload
+format 2.0 on the template's default stage ``prod`` (so ``rawPath`` carries the ``/prod`` prefix, as
+it does in AWS for any stage but ``$default``), and, on authorized routes, the context the Lambda
+authorizer put there: ``requestContext.authorizer.lambda = {"operatorId": "sample-events", "scopes":
+...}``. They are fixed files, used as they are by ``sam local invoke -e`` and ``kassa invoke FUNCTION
+-e``. A file's name says its function: ``<function>-<what>.json``, the prefix being the function's
+folder under ``functions/``.
+
+Credentials: the events carry the API key ``kassa_key_demo_sample_only`` (a sample value, not a
+secret). This module seeds an operator ``sample-events`` with exactly that key in the session's
+embedded DynamoDB (``kassa.operators.create_operator(AccessStore(), "sample-events",
+api_key="kassa_key_demo_sample_only")``), so ``authorizer-allow.json`` is allowed and answers with the
+same operator and scopes the native events carry. A freshly created operator also means ``player-1``
+has no wallet yet, so the fixed events can run as one story, in ``SCENARIO`` order.
+
+Adding a file to ``events/`` without adding it to ``SCENARIO`` fails ``test_every_event_file_is_exercised``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from kassa import operators
+from kassa.store.access_store import AccessStore
+from kassa_dev import template
+from kassa_dev.gateway import FunctionRunner, HttpResponse, lambda_result_to_http
+from kassa_dev.stack import LocalStack
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EVENTS_DIR = REPO_ROOT / "events"
+
+SAMPLE_OPERATOR = "sample-events"
+SAMPLE_API_KEY = "kassa_key_demo_sample_only"
+PLAYER = "player-1"
+PROBLEM_JSON = "application/problem+json"
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event file run once, and what its handler must answer.
+
+    ``status`` is the HTTP status of the Lambda result, or None for the authorizer (whose simple
+    response is not an HTTP result). ``fields`` maps a dotted path in the (JSON) body to its expected
+    value; a ``Decimal`` compares by value, so "100.000000" equals Decimal("100").
+    """
+
+    file: str
+    status: int | None
+    fields: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    check: Callable[[Any, dict[str, Any]], None] | None = None  # (body, outcomes so far)
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.label or self.file
+
+
+def _transaction_ids_newest_first(body: Any, _: dict[str, Any]) -> None:
+    assert [item["transactionId"] for item in body["items"]] == [
+        "tx-adjustment-1",
+        "tx-withdrawal-1",
+        "tx-refund-1",
+        "tx-bet-2",
+        "tx-win-1",
+        "tx-bet-1",
+        "tx-deposit-1",
+    ]
+    assert [item["version"] for item in body["items"]] == sorted(
+        (item["version"] for item in body["items"]), reverse=True
+    )
+    assert body["nextCursor"] is None
+
+
+def _same_body_as_the_first_deposit(body: Any, outcomes: dict[str, Any]) -> None:
+    assert body == outcomes["transactions-deposit.json"].json()
+
+
+def _exactly_ok(body: Any, _: dict[str, Any]) -> None:
+    assert body == {"status": "ok"}
+
+
+def _problem(code: str) -> dict[str, Any]:
+    return {"code": code}
+
+
+PROBLEM = {"content-type": PROBLEM_JSON}
+D = Decimal
+
+# The story the fixed events tell, in the order they run (balances after each step in comments).
+SCENARIO: list[Step] = [
+    Step("wallet-health.json", 200, check=_exactly_ok),
+    Step("authorizer-allow.json", None, {"isAuthorized": True, "context.operatorId": SAMPLE_OPERATOR}),
+    Step("authorizer-deny.json", None, {"isAuthorized": False}),
+    Step(
+        "wallet-create.json",
+        201,
+        {"playerId": PLAYER, "currency": "EUR", "balance": D(0), "bonus": D(0), "status": "active", "version": 0},
+    ),
+    # 100.00
+    Step(
+        "transactions-deposit.json",
+        201,
+        {
+            "transaction.transactionId": "tx-deposit-1",
+            "transaction.type": "deposit",
+            "transaction.status": "applied",
+            "transaction.amount": D("100"),
+            "transaction.balanceBefore": D(0),
+            "transaction.balanceAfter": D("100"),
+            "transaction.version": 1,
+            "transaction.currency": "EUR",
+            # the event's X-Correlation-Id header is stored on the entry
+            "transaction.correlationId": "backoffice-cashier-7f3a91",
+            "wallet.playerId": PLAYER,
+            "wallet.balance": D("100"),
+            "wallet.version": 1,
+        },
+    ),
+    Step(
+        "wallet-get.json",
+        200,
+        {"playerId": PLAYER, "currency": "EUR", "balance": D("100"), "bonus": D(0), "status": "active", "version": 1},
+    ),
+    # 89.50
+    Step(
+        "transactions-bet.json",
+        201,
+        {
+            "transaction.transactionId": "tx-bet-1",
+            "transaction.type": "bet",
+            "transaction.betId": "bet-1",
+            "transaction.amount": D("10.50"),
+            "transaction.balanceAfter": D("89.50"),
+            "transaction.version": 2,
+            "wallet.balance": D("89.50"),
+        },
+    ),
+    # 114.50
+    Step(
+        "transactions-win.json",
+        201,
+        {
+            "transaction.transactionId": "tx-win-1",
+            "transaction.type": "win",
+            "transaction.betId": "bet-1",
+            "transaction.amount": D("25"),
+            "transaction.balanceAfter": D("114.50"),
+            "transaction.version": 3,
+            "wallet.balance": D("114.50"),
+        },
+    ),
+    # 109.50: a second bet, which the refund then cancels
+    Step(
+        "transactions-bet-refunded.json",
+        201,
+        {
+            "transaction.transactionId": "tx-bet-2",
+            "transaction.type": "bet",
+            "transaction.betId": "bet-2",
+            "transaction.amount": D("5"),
+            "transaction.balanceAfter": D("109.50"),
+            "transaction.version": 4,
+        },
+    ),
+    # 114.50: the refund carries no amount; it gives back the stored bet amount
+    Step(
+        "transactions-refund.json",
+        201,
+        {
+            "transaction.transactionId": "tx-refund-1",
+            "transaction.type": "refund",
+            "transaction.betId": "bet-2",
+            "transaction.amount": D("5"),
+            "transaction.balanceAfter": D("114.50"),
+            "transaction.version": 5,
+            "wallet.balance": D("114.50"),
+        },
+    ),
+    # 94.50
+    Step(
+        "transactions-withdrawal.json",
+        201,
+        {
+            "transaction.transactionId": "tx-withdrawal-1",
+            "transaction.type": "withdrawal",
+            "transaction.amount": D("20"),
+            "transaction.balanceAfter": D("94.50"),
+            "transaction.version": 6,
+            "wallet.balance": D("94.50"),
+        },
+    ),
+    # still 94.50: refused, nothing moves
+    Step("transactions-insufficient-funds.json", 409, _problem("insufficient_funds"), PROBLEM),
+    # 90.00: adjustments are signed and need a reason (and the admin scope)
+    Step(
+        "transactions-adjustment.json",
+        201,
+        {
+            "transaction.transactionId": "tx-adjustment-1",
+            "transaction.type": "adjustment",
+            "transaction.amount": D("-4.50"),
+            "transaction.reason": "goodwill correction, ticket 4711",
+            "transaction.balanceBefore": D("94.50"),
+            "transaction.balanceAfter": D("90"),
+            "wallet.balance": D("90"),
+        },
+    ),
+    Step("transactions-list.json", 200, check=_transaction_ids_newest_first),
+    Step(
+        "transactions-get.json",
+        200,
+        {
+            "transactionId": "tx-deposit-1",
+            "type": "deposit",
+            "amount": D("100"),
+            "balanceAfter": D("100"),
+            "version": 1,
+            "correlationId": "backoffice-cashier-7f3a91",
+        },
+    ),
+    Step("wallet-lock.json", 200, {"playerId": PLAYER, "status": "locked", "balance": D("90")}),
+    Step("transactions-bet-locked.json", 423, _problem("wallet_locked"), PROBLEM),
+    Step("wallet-unlock.json", 200, {"playerId": PLAYER, "status": "active", "balance": D("90")}),
+    Step("transactions-malformed-json.json", 400, _problem("invalid_request"), PROBLEM),
+    # The same deposit event again: a replay answers 200 with the very body of the first answer.
+    Step(
+        "transactions-deposit.json",
+        200,
+        {"transaction.transactionId": "tx-deposit-1"},
+        {"idempotent-replayed": "true"},
+        check=_same_body_as_the_first_deposit,
+        label="transactions-deposit.json#replay",
+    ),
+    Step("wallet-get.json", 200, {"balance": D("90"), "status": "active"}, label="wallet-get.json#final"),
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event = json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
+    assert isinstance(event, dict), f"{name}: an event is a JSON object"
+    return event
+
+
+def prefix_of(name: str) -> str:
+    return name.split("-", 1)[0]
+
+
+def dig(body: Any, dotted: str) -> Any:
+    value = body
+    for part in dotted.split("."):
+        assert isinstance(value, dict) and part in value, f"no {dotted!r} in {body!r}"
+        value = value[part]
+    return value
+
+
+def event_files() -> list[str]:
+    return sorted(path.name for path in EVENTS_DIR.iterdir() if path.is_file())
+
+
+@pytest.fixture(scope="module")
+def runner() -> FunctionRunner:
+    return FunctionRunner()
+
+
+def function_for(runner: FunctionRunner, name: str) -> str:
+    return runner.resolve_id(prefix_of(name))
+
+
+@pytest.fixture(scope="module")
+def outcomes(stack: LocalStack, runner: FunctionRunner) -> dict[str, Any]:
+    """Seed the sample operator, then run the whole scenario once, in order.
+
+    Each step's result (an ``HttpResponse``, the authorizer's dict, or the exception the handler
+    raised) is kept under the step's key, so that each file is reported by its own test.
+    """
+    # Raises OperatorExists if the operator is already there: the story needs a fresh tenant.
+    operators.create_operator(AccessStore(), SAMPLE_OPERATOR, api_key=SAMPLE_API_KEY)
+    results: dict[str, Any] = {}
+    for step in SCENARIO:
+        try:
+            result = runner.invoke(function_for(runner, step.file), load_event(step.file))
+            results[step.key] = result if step.status is None else lambda_result_to_http(result)
+        except Exception as error:  # reported by the step's own test
+            results[step.key] = error
+    return results
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def test_every_event_file_is_exercised() -> None:
+    on_disk = set(event_files())
+    in_scenario = {step.file for step in SCENARIO}
+    assert on_disk - in_scenario == set(), "event files no test runs: add them to SCENARIO"
+    assert in_scenario - on_disk == set(), "SCENARIO names files that are not in events/"
+
+
+@pytest.mark.parametrize("name", event_files())
+def test_event_file_names_a_function_of_the_template(name: str, runner: FunctionRunner) -> None:
+    assert re.fullmatch(r"[a-z]+-[a-z0-9-]+\.json", name), f"{name}: expected <function>-<what>.json"
+    function_id = function_for(runner, name)  # KeyError when no function has that folder name
+    assert runner.functions[function_id].code_dir.name == prefix_of(name)
+    load_event(name)
+
+
+# --------------------------------------------------------------------------- running them
+
+
+@pytest.mark.parametrize("step", SCENARIO, ids=[step.key for step in SCENARIO])
+def test_event_runs_through_its_handler(step: Step, outcomes: dict[str, Any]) -> None:
+    outcome = outcomes[step.key]
+    if isinstance(outcome, Exception):
+        raise outcome
+    if step.status is None:  # the authorizer: a simple response
+        assert isinstance(outcome, dict), outcome
+        body = outcome
+    else:
+        assert isinstance(outcome, HttpResponse)
+        assert outcome.status == step.status, outcome.body
+        for name, value in step.headers.items():
+            assert outcome.headers.get(name) == value, (name, outcome.headers)
+        body = outcome.json()
+    for path, expected in step.fields.items():
+        actual = dig(body, path)
+        if isinstance(expected, Decimal):
+            assert isinstance(actual, str), f"{path}: amounts are decimal strings, got {actual!r}"
+            assert Decimal(actual) == expected, f"{path}: {actual!r} != {expected}"
+        else:
+            assert actual == expected, f"{path}: {actual!r} != {expected!r}"
+    if step.check is not None:
+        step.check(body, outcomes)
+
+
+def test_allowed_authorizer_context_is_what_the_native_events_carry(outcomes: dict[str, Any]) -> None:
+    """The native events' requestContext.authorizer.lambda is exactly what authorizer-allow answers."""
+    allowed = outcomes["authorizer-allow.json"]
+    if isinstance(allowed, Exception):
+        raise allowed
+    carried = {
+        name: load_event(name)["requestContext"]["authorizer"]["lambda"]
+        for name in event_files()
+        if "authorizer" in load_event(name).get("requestContext", {})
+    }
+    assert carried, "no event carries an authorizer context"
+    assert all(context == allowed["context"] for context in carried.values()), (allowed["context"], carried)
+
+
+def test_deny_event_carries_a_key_no_operator_has() -> None:
+    event = load_event("authorizer-deny.json")
+    assert event["headers"]["authorization"].startswith("Bearer ")
+    assert event["headers"]["authorization"] != f"Bearer {SAMPLE_API_KEY}"
+
+
+# --------------------------------------------------------------------------- shapes
+
+HTTP_EVENT_KEYS = {"version", "routeKey", "rawPath", "rawQueryString", "headers", "requestContext", "isBase64Encoded"}
+HTTP_EVENT_OPTIONAL = {"cookies", "queryStringParameters", "pathParameters", "body", "stageVariables"}
+AUTHORIZER_EVENT_KEYS = {
+    "version",
+    "type",
+    "routeArn",
+    "identitySource",
+    "routeKey",
+    "rawPath",
+    "rawQueryString",
+    "headers",
+    "requestContext",
+}
+AUTHORIZER_EVENT_OPTIONAL = {"cookies", "queryStringParameters", "pathParameters", "stageVariables"}
+CONTEXT_KEYS = {
+    "accountId",
+    "apiId",
+    "domainName",
+    "domainPrefix",
+    "http",
+    "requestId",
+    "routeKey",
+    "stage",
+    "time",
+    "timeEpoch",
+}
+HTTP_KEYS = {"method", "path", "protocol", "sourceIp", "userAgent"}
+
+
+def _stage_name() -> str:
+    return str(template.load_template()["Parameters"]["Stage"]["Default"])
+
+
+def _identity_headers() -> list[str]:
+    """The authorizer's identity sources (template.yaml: HttpApi Auth ... Identity.Headers)."""
+    for resource in template.load_template()["Resources"].values():
+        auth = (resource.get("Properties") or {}).get("Auth") or {}
+        if resource.get("Type") == template.HTTP_API_TYPE and auth.get("DefaultAuthorizer"):
+            return list(auth["Authorizers"][auth["DefaultAuthorizer"]]["Identity"]["Headers"])
+    raise AssertionError("no HttpApi with a DefaultAuthorizer in template.yaml")
+
+
+def _check_common_shape(name: str, event: dict[str, Any], routes_by_key: dict[str, template.HttpRoute]) -> Any:
+    """What HTTP events and authorizer requests share; returns the template route the event is for."""
+    assert event["version"] == "2.0"
+    route_key = event["routeKey"]
+    assert route_key in routes_by_key, f"{name}: {route_key!r} is not a route of {sorted(routes_by_key)}"
+    route = routes_by_key[route_key]
+    method, _, route_path = route_key.partition(" ")
+
+    headers = event["headers"]
+    assert all(k == k.lower() and isinstance(v, str) for k, v in headers.items()), f"{name}: headers lowercase, str"
+
+    context = event["requestContext"]
+    assert set(context) >= CONTEXT_KEYS, f"{name}: requestContext lacks {CONTEXT_KEYS - set(context)}"
+    assert set(context["http"]) == HTTP_KEYS
+    assert context["routeKey"] == route_key
+    assert context["http"]["method"] == method
+    assert context["http"]["userAgent"] == headers.get("user-agent")
+    assert headers.get("host") == context["domainName"]
+    assert context["domainPrefix"] == context["domainName"].split(".")[0]
+    assert re.fullmatch(r"\d{12}", context["accountId"])
+    assert context["stage"] in ("$default", _stage_name())
+    epoch_seconds = calendar.timegm(time.strptime(context["time"], "%d/%b/%Y:%H:%M:%S +0000"))
+    assert context["timeEpoch"] // 1000 == epoch_seconds, f"{name}: time and timeEpoch disagree"
+
+    # rawPath is the route's path with the path parameters filled in (after /<stage> unless $default).
+    parameters = event.get("pathParameters")
+    names = re.findall(r"\{(\w+)\}", route_path)
+    assert (parameters or {}).keys() == set(names), f"{name}: pathParameters {parameters} for {route_path}"
+    assert parameters is None or parameters, f"{name}: API Gateway omits pathParameters when there are none"
+    path = route_path
+    for parameter, value in (parameters or {}).items():
+        path = path.replace("{" + parameter + "}", value)
+    stage_prefix = "" if context["stage"] == "$default" else f"/{context['stage']}"
+    assert event["rawPath"] == stage_prefix + path
+    assert context["http"]["path"] == event["rawPath"]
+    matched = template.match_route(list(routes_by_key.values()), method, path)
+    assert matched is not None and matched[0] == route and matched[1] == (parameters or {})
+
+    query = event["rawQueryString"]
+    if query:
+        expected_query: dict[str, str] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            expected_query[key] = f"{expected_query[key]},{value}" if key in expected_query else value
+        assert event.get("queryStringParameters") == expected_query
+    else:
+        assert "queryStringParameters" not in event, f"{name}: API Gateway omits it for an empty query"
+    return route
+
+
+HTTP_EVENTS = [name for name in event_files() if prefix_of(name) != "authorizer"]
+AUTHORIZER_EVENTS = [name for name in event_files() if prefix_of(name) == "authorizer"]
+
+
+@pytest.mark.parametrize("name", HTTP_EVENTS)
+def test_http_event_has_the_payload_2_0_shape_of_its_route(name: str, runner: FunctionRunner) -> None:
+    event = load_event(name)
+    assert HTTP_EVENT_KEYS <= set(event) <= HTTP_EVENT_KEYS | HTTP_EVENT_OPTIONAL, f"{name}: {sorted(event)}"
+    function_id = function_for(runner, name)
+    routes = {f"{r.method} {r.path}": r for r in template.http_routes() if r.function_id == function_id}
+    route = _check_common_shape(name, event, routes)
+
+    assert set(event["requestContext"]) - CONTEXT_KEYS <= {"authorizer", "authentication"}
+    if route.authorized:
+        # The gateway only calls the function after the authorizer allowed it, and passes its context.
+        assert event["headers"].get("authorization", "").startswith("Bearer "), f"{name}: no Authorization"
+        lambda_context = event["requestContext"]["authorizer"]["lambda"]
+        assert lambda_context["operatorId"] == SAMPLE_OPERATOR
+    else:
+        assert "authorizer" not in event["requestContext"], f"{name}: {route.path} has no authorizer"
+
+    assert event["isBase64Encoded"] is False
+    if "body" in event:
+        assert isinstance(event["body"], str)
+        assert event["headers"]["content-length"] == str(len(event["body"].encode()))
+        assert event["headers"]["content-type"] == "application/json"
+    else:
+        assert "content-length" not in event["headers"]
+
+
+@pytest.mark.parametrize("name", AUTHORIZER_EVENTS)
+def test_authorizer_event_has_the_payload_2_0_request_shape(name: str, runner: FunctionRunner) -> None:
+    event = load_event(name)
+    assert function_for(runner, name) == template.authorizer_function_id()
+    assert AUTHORIZER_EVENT_KEYS <= set(event) <= AUTHORIZER_EVENT_KEYS | AUTHORIZER_EVENT_OPTIONAL, sorted(event)
+    assert event["type"] == "REQUEST"
+    # Only routes behind the authorizer ever produce an authorizer request.
+    routes = {f"{r.method} {r.path}": r for r in template.http_routes() if r.authorized}
+    _check_common_shape(name, event, routes)
+    context = event["requestContext"]
+    assert set(context) == CONTEXT_KEYS  # no authorizer context yet: this is the authorizer's input
+    assert event["identitySource"] == [event["headers"][header.lower()] for header in _identity_headers()]
+    method, _, _ = event["routeKey"].partition(" ")
+    region = context["domainName"].split(".")[2]
+    path = event["rawPath"] if context["stage"] == "$default" else event["rawPath"][len(context["stage"]) + 1 :]
+    assert event["routeArn"] == (
+        f"arn:aws:execute-api:{region}:{context['accountId']}:{context['apiId']}/{context['stage']}/{method}{path}"
+    )
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def _kassa_executable() -> str:
+    beside_python = Path(sys.executable).with_name("kassa")
+    found = str(beside_python) if beside_python.exists() else shutil.which("kassa")
+    assert found, "the kassa console script is not installed (pip install -e '.[dev]')"
+    return found
+
+
+def test_kassa_invoke_runs_the_health_event_on_its_own_embedded_dynamodb() -> None:
+    env = dict(os.environ)
+    # Without a DynamoDB endpoint in its environment, `kassa invoke` starts its own embedded one
+    # (and must not touch the session's, which the stack fixture may have put in os.environ).
+    env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    env.pop("AWS_ENDPOINT_URL", None)
+    env["POWERTOOLS_METRICS_DISABLED"] = "true"
+    completed = subprocess.run(
+        [_kassa_executable(), "invoke", "wallet", "-e", str(EVENTS_DIR / "wallet-health.json")],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)  # stdout is the Lambda result and nothing else
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"]) == {"status": "ok"}

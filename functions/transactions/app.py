@@ -3,7 +3,7 @@
 from typing import Any
 
 from kassa.api import transactions
-from kassa.api.http import build_resolver
+from kassa.api.http import build_resolver, handle
 from kassa.observability import lambda_handler as observed
 
 app = build_resolver(transactions.router)
@@ -11,4 +11,4 @@ app = build_resolver(transactions.router)
 
 @observed
 def lambda_handler(event: dict[str, Any], context: Any) -> Any:
-    return app.resolve(event, context)
+    return handle(app, event, context)

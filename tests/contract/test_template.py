@@ -10,11 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 from kassa_dev import template as tpl
 from kassa_dev.template_check import check, main, sam_transform
-from moto import mock_aws
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -473,14 +471,15 @@ def test_table_create_kwargs_shape(template_dict):
     assert tpl.table_ttl_attribute(template_dict) == "ttl"
 
 
-def test_create_table_in_moto_matches_the_template(template_dict):
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        table = tpl.create_table(client, "kassa-contract", template_dict)
-        again = tpl.create_table(client, "kassa-contract", template_dict)  # idempotent
+def test_create_table_in_moto_matches_the_template(template_dict, stack):
+    # Through the session's embedded DynamoDB, not ``mock_aws``: starting mock_aws resets all of moto's
+    # in-process state, which would wipe the running embedded server's tables under the other tests.
+    client = stack.client("dynamodb")
+    table = tpl.create_table(client, "kassa-contract", template_dict)
+    again = tpl.create_table(client, "kassa-contract", template_dict)  # idempotent
 
-        described = client.describe_table(TableName="kassa-contract")["Table"]
-        ttl = client.describe_time_to_live(TableName="kassa-contract")["TimeToLiveDescription"]
+    described = client.describe_table(TableName="kassa-contract")["Table"]
+    ttl = client.describe_time_to_live(TableName="kassa-contract")["TimeToLiveDescription"]
 
     assert table["TableName"] == again["TableName"] == "kassa-contract"
     assert described["TableStatus"] == "ACTIVE"

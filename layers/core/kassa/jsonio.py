@@ -14,9 +14,27 @@ def _refuse_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # {"amount": "1", "amount": "2"} means different things to different parsers: refuse it.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise json.JSONDecodeError("duplicate key in object", "", 0)
+    return result
+
+
 def loads(text: str | bytes) -> Any:
-    """Parse JSON text; fractional numbers become ``Decimal`` exactly as written."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    """Parse JSON text; fractional numbers become ``Decimal`` exactly as written.
+
+    Every way the text can be unreadable (bad syntax, NaN, duplicate keys, absurd nesting, an integer
+    too long to convert) raises ``json.JSONDecodeError``, so callers have one error to answer.
+    """
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant,
+                          object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError, UnicodeDecodeError) as error:
+        raise json.JSONDecodeError(f"unreadable JSON: {type(error).__name__}", "", 0) from None
 
 
 def dumps(value: Any) -> str:

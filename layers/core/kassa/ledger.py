@@ -35,9 +35,10 @@ class MovementResult:
     replayed: bool
 
 
-# Checks a protocol makes on what was read with the movement (its token, the player's session) before
-# the movement is decided; it raises to refuse.
-Precondition = Callable[[MovementState, list[Item | None]], None]
+# What a protocol checks on the items it read along with the movement (its token, the player's session)
+# before the movement is decided: it raises to refuse, or returns the request to decide (which it may
+# complete from what it read, e.g. the operator's promo policy).
+Admission = Callable[[MovementState, list[Item | None], MovementRequest], MovementRequest]
 
 
 def move_money(
@@ -47,15 +48,17 @@ def move_money(
     request: MovementRequest,
     *,
     also_read: Sequence[Key] = (),
-    precondition: Precondition | None = None,
+    admit: Admission | None = None,
 ) -> MovementResult:
     """Apply one movement exactly once, or raise the domain error that decides it."""
     attempts = settings().max_attempts
     for attempt in range(attempts):
         state, also = store.load(operator_id, player_id, request, also_read)
-        if precondition is not None:
-            precondition(state, also)
-        decision = decide(state, request, now=now_iso())
+        try:
+            admitted = admit(state, also, request) if admit is not None else request
+            decision = decide(state, admitted, now=now_iso())
+        except errors.KassaError as error:
+            raise _with_wallet(error, state.wallet) from None
         if isinstance(decision, Replay):
             return _replayed(decision)
         assert state.wallet is not None  # decide() refuses a missing wallet
@@ -86,9 +89,9 @@ def _count(movement: Movement) -> None:
     metrics.add_metric(name=f"Movements_{movement.entry.action.value}", unit="Count", value=1)
 
 
-def _with_wallet(error: errors.KassaError, wallet: Wallet) -> errors.KassaError:
+def _with_wallet(error: errors.KassaError, wallet: Wallet | None) -> errors.KassaError:
     # Protocols answer rejections with the current balance (One Wallet's non-OK responses do).
-    error.wallet = wallet
+    error.wallet = error.wallet or wallet
     return error
 
 

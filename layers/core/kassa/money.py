@@ -10,7 +10,7 @@ drift.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from kassa.errors import InvalidAmount
 
@@ -30,23 +30,37 @@ def parse_decimal_text(text: str) -> Decimal:
 
 
 def to_units(amount: Decimal, scale: int) -> int:
-    """Exact conversion to integer units; too many decimals, non-finite or huge amounts are errors."""
+    """Exact conversion to integer units; too many decimals, non-finite or huge amounts are errors.
+
+    Integer arithmetic on the decimal's digits throughout: ``Decimal.normalize`` and ``scaleb`` round
+    to the context's 28 significant digits, which would silently accept "0.1000000000000000000000000000001".
+    """
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise InvalidAmount("amount must be a finite number")
     if abs(amount) > MAX_AMOUNT:
         raise InvalidAmount(f"amount must not exceed {MAX_AMOUNT}")
-    exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -scale:
+    sign, digits, exponent = _significant(amount)
+    if exponent < -scale:
         raise InvalidAmount(f"amount has more than {scale} decimal places")
-    try:
-        return int(amount.scaleb(scale))
-    except InvalidOperation as error:  # pragma: no cover - finite and bounded above
-        raise InvalidAmount("amount is not a valid number") from error
+    return (-1 if sign else 1) * digits * 10 ** (exponent + scale)
+
+
+def _significant(amount: Decimal) -> tuple[int, int, int]:
+    """(sign, digits, exponent) with trailing zeros removed, computed exactly."""
+    sign, digit_tuple, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    digits = int("".join(map(str, digit_tuple)) or "0")
+    if digits == 0:
+        return 0, 0, 0
+    while digits % 10 == 0:
+        digits //= 10
+        exponent += 1
+    return sign, digits, exponent
 
 
 def from_units(units: int, scale: int) -> Decimal:
     """The exact decimal value of ``units``, with exactly ``scale`` fractional digits."""
-    return Decimal(units).scaleb(-scale)
+    return Decimal(f"{units}E-{scale}")  # exact: built from the digits, not through context arithmetic
 
 
 def format_units(units: int, scale: int) -> str:
@@ -55,7 +69,13 @@ def format_units(units: int, scale: int) -> str:
 
 
 def canonical(amount: Decimal) -> str:
-    """One spelling per value ("10", "10.0" and "10.00" agree): used to compare request payloads."""
-    if amount == 0:
-        return "0"
-    return format(amount.normalize(), "f")
+    """One spelling per value ("10", "10.0", "10.00" and "1E+1" agree), exact however many digits:
+    used to compare request payloads."""
+    sign, digits, exponent = _significant(amount)
+    text = str(digits)
+    if exponent >= 0:
+        text += "0" * exponent
+    else:
+        text = text.rjust(-exponent + 1, "0")
+        text = f"{text[:exponent]}.{text[exponent:]}"
+    return f"-{text}" if sign else text

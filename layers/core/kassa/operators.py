@@ -28,18 +28,24 @@ def create_operator(
     scopes: tuple[str, ...] = auth.SCOPES,
     api_key: str | None = None,
     onewallet_token: str | None = None,
+    promo_balance: str = "cash",
 ) -> NewOperator:
     """Create an operator; the secrets are returned once and only their hashes are stored.
 
     ``api_key`` and ``onewallet_token`` let a local demo use known values; otherwise they are random.
+    ``promo_balance`` is where One Wallet promo payouts go: the cash balance (default) or the bonus.
     """
     if not OPERATOR_ID.match(operator_id):
         raise errors.InvalidRequest("operator id must be lowercase letters, digits and dashes (max 63)")
     scopes = auth.parse_scopes(scopes)
+    if promo_balance not in ("cash", "bonus"):
+        raise errors.InvalidRequest("promo balance must be cash or bonus")
     api_key = api_key or auth.new_secret(auth.API_KEY_PREFIX)
     onewallet_token = onewallet_token or auth.new_secret(auth.ONEWALLET_TOKEN_PREFIX)
     key_id = secrets.token_hex(8)
-    store.create_operator(operator_id, key_id, auth.secret_hash(api_key), scopes, auth.secret_hash(onewallet_token))
+    store.create_operator(
+        operator_id, key_id, auth.secret_hash(api_key), scopes, auth.secret_hash(onewallet_token), promo_balance
+    )
     return NewOperator(operator_id, api_key, key_id, scopes, onewallet_token)
 
 

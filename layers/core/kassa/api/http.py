@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -9,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import BaseModel
 
 from kassa import auth, errors, jsonio
-from kassa.api.problems import from_error, problem
+from kassa.api.problems import PROBLEM_JSON, from_error, problem
 from kassa.observability import logger
 
 # API Gateway HTTP APIs accept bodies up to 10 MB; a wallet request is a few hundred bytes.
@@ -17,7 +19,7 @@ MAX_BODY_BYTES = 16 * 1024
 
 
 def build_resolver(*routers: Any) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=jsonio.loads)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=_json_object)
     for router in routers:
         app.include_router(router)
 
@@ -26,7 +28,7 @@ def build_resolver(*routers: Any) -> APIGatewayHttpResolver:
         issues = [_issue(item) for item in error.errors()]
         malformed = any(item.get("type") == "json_invalid" for item in error.errors())
         status = 400 if malformed else 422
-        detail = "the body is not valid JSON" if malformed else "; ".join(i["message"] for i in issues)
+        detail = _malformed_detail(error) if malformed else "; ".join(i["message"] for i in issues)
         return problem(status, "invalid_request", detail, errors=issues)
 
     @app.exception_handler(errors.KassaError)
@@ -47,12 +49,67 @@ def build_resolver(*routers: Any) -> APIGatewayHttpResolver:
     return app
 
 
+def _malformed_detail(error: RequestValidationError) -> str:
+    reasons = [item.get("ctx", {}).get("error") for item in error.errors() if item.get("type") == "json_invalid"]
+    reason = next((str(r) for r in reasons if r), "")
+    return f"the body is not a valid JSON object: {reason}" if reason else "the body is not a valid JSON object"
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """Every native request body is a JSON object (Powertools would unwrap a one-element array)."""
+    if len(text) > MAX_BODY_BYTES:
+        raise json.JSONDecodeError(f"the body exceeds {MAX_BODY_BYTES} bytes", "", 0)
+    body = jsonio.loads(text)  # raises json.JSONDecodeError for every kind of unreadable text
+    if not isinstance(body, dict):
+        raise json.JSONDecodeError("the body must be a JSON object", text, 0)
+    return body
+
+
 def _issue(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("type") == "json_invalid":
         return {"field": "body", "message": "body: not valid JSON"}
     location = [str(part) for part in item.get("loc", ()) if part != "body"]
     field = ".".join(location) or "body"
     return {"field": field, "message": f"{field}: {item.get('msg', 'invalid')}"}
+
+
+def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve a native API request, refusing first what the resolver would misread.
+
+    Powertools validates a body only after parsing it by content type (a form body would be accepted as
+    fields) and before any middleware of ours can run, so the checks that must come first are here.
+    One Wallet routes are left alone: that protocol answers bad input in its own terms.
+    """
+    if not str(event.get("routeKey", "")).split(" ")[-1].startswith("/onewallet/"):
+        refused = _refuse_unreadable(event)
+        if refused is not None:
+            return refused
+    return app.resolve(event, context)
+
+
+def _refuse_unreadable(event: dict[str, Any]) -> dict[str, Any] | None:
+    body = event.get("body") or ""
+    if not body:
+        return None
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(body).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return _raw_problem(400, "the body is not UTF-8 text")
+        event["body"], event["isBase64Encoded"] = body, False
+    if len(body.encode()) > MAX_BODY_BYTES:
+        return _raw_problem(413, f"the body exceeds {MAX_BODY_BYTES} bytes")
+    headers = event.setdefault("headers", {})
+    media_type = str(headers.get("content-type", "application/json")).split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return _raw_problem(415, "the body must be application/json")
+    headers["content-type"] = "application/json"  # media types are case-insensitive; Powertools' check is not
+    return None
+
+
+def _raw_problem(status: int, detail: str) -> dict[str, Any]:
+    response = problem(status, "invalid_request", detail)
+    return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON}, "body": response.body}
 
 
 def principal(app: APIGatewayHttpResolver, scope: str) -> auth.Principal:
@@ -64,12 +121,6 @@ def principal(app: APIGatewayHttpResolver, scope: str) -> auth.Principal:
     found = auth.Principal(str(operator_id), frozenset(str(context.get("scopes", "")).split()))
     found.require(scope)
     return found
-
-
-def check_body_size(app: APIGatewayHttpResolver) -> None:
-    body = app.current_event.body or ""
-    if len(body) > MAX_BODY_BYTES:
-        raise errors.InvalidRequest(f"the body exceeds {MAX_BODY_BYTES} bytes")
 
 
 def json_response(status: int, body: BaseModel, headers: dict[str, str] | None = None) -> Response[Any]:

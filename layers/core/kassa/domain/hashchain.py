@@ -8,6 +8,7 @@ gives an entry its meaning; changing any of them, or removing an entry, breaks e
 from __future__ import annotations
 
 import hashlib
+import json
 
 
 def entry_digest(
@@ -39,5 +40,5 @@ def entry_digest(
         bet_id or "",
         created_at,
     )
-    # Unit separator between fields: no field value can forge a boundary.
-    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+    # A JSON array is an unambiguous encoding: no field value can forge a boundary between fields.
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=True).encode()).hexdigest()

@@ -69,6 +69,8 @@ class Wallet:
     last_hash: str
     created_at: str
     updated_at: str
+    # Hash of the player's live session id: a new session replaces it, which ends the previous one.
+    current_session: str | None = None
 
     @property
     def locked(self) -> bool:

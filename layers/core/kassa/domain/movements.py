@@ -17,6 +17,7 @@ recorded so a retry gets the same answer.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -52,7 +53,7 @@ class MovementRequest:
         """
         amount = "" if self.action is Action.REFUND or self.amount is None else canonical(self.amount)
         parts = (self.action.value, amount, self.bet_id or "", self.reason or "", self.balance.value)
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -35,14 +35,15 @@ class AccessStore:
         return self._client
 
     def create_operator(
-        self, operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...], token_hash: str
+        self, operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...], token_hash: str,
+        promo_balance: str,
     ) -> None:
         """The operator, its first API key and its One Wallet token, all or nothing."""
         now = now_iso()
         items = [
             {**keys.operator(operator_id), "type": s("operator"), "operatorId": s(operator_id), "createdAt": s(now)},
             self._api_key_item(operator_id, key_id, key_hash, scopes, now),
-            self._token_item(operator_id, token_hash, now),
+            {**self._token_item(operator_id, token_hash, now), "promoBalance": s(promo_balance)},
         ]
         try:
             self.client.transact_write_items(
@@ -65,8 +66,27 @@ class AccessStore:
         )
 
     def replace_onewallet_token(self, operator_id: str, token_hash: str) -> None:
-        self._require_operator(operator_id)
-        self.client.put_item(TableName=self.table, Item=self._token_item(operator_id, token_hash, now_iso()))
+        """Swap the token's hash in place (the integration's settings on the item stay)."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=keys.onewallet_token(operator_id),
+                UpdateExpression="SET secretHash = :hash, credentialHash = :lookup, rotatedAt = :at",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={
+                    ":hash": s(token_hash),
+                    ":lookup": s(keys.credential_lookup(ONEWALLET, token_hash)),
+                    ":at": s(now_iso()),
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise errors.InvalidRequest(f"no operator {operator_id}") from error
+            raise
+
+    def get_onewallet_token(self, operator_id: str) -> codec.Item | None:
+        found = self.client.get_item(TableName=self.table, Key=keys.onewallet_token(operator_id), ConsistentRead=True)
+        return found.get("Item")
 
     def find_credential(self, kind: str, secret_hash: str) -> codec.Item | None:
         """The credential item whose secret hashes to ``secret_hash``, via the ByCredential index."""

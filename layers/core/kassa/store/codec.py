@@ -66,6 +66,7 @@ def wallet_from_item(item: Item) -> Wallet:
         last_hash=text(item, "lastHash"),
         created_at=text(item, "createdAt"),
         updated_at=text(item, "updatedAt"),
+        current_session=optional_text(item, "currentSession"),
     )
 
 

@@ -256,8 +256,15 @@ def _encode_cursor(key: dict[str, Any]) -> str:
 def _decode_cursor(cursor: str, pk: str) -> dict[str, Any]:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        valid = isinstance(key, dict) and key.get("pk") == {"S": pk} and set(key) == {"pk", "sk", "entryVersion"}
-    except ValueError:
+        valid = (
+            isinstance(key, dict)
+            and set(key) == {"pk", "sk", "entryVersion"}
+            and key["pk"] == {"S": pk}
+            and isinstance(key["sk"], dict) and set(key["sk"]) == {"S"} and str(key["sk"]["S"]).startswith("TX#")
+            and isinstance(key["entryVersion"], dict) and set(key["entryVersion"]) == {"N"}
+            and str(key["entryVersion"]["N"]).isdigit() and len(str(key["entryVersion"]["N"])) < 20
+        )
+    except (ValueError, TypeError):
         valid = False
     if not valid:
         # A cursor names a position in one wallet's history; another wallet's or a forged one is refused.

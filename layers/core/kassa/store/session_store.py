@@ -1,0 +1,74 @@
+"""Storage of player sessions: the session item (by the hash of its id) and the wallet's pointer to
+its player's current session, written together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from kassa import errors
+from kassa.domain.sessions import Session
+from kassa.settings import settings
+from kassa.store import codec, keys
+from kassa.store.client import dynamodb
+from kassa.store.codec import n, s
+
+
+class SessionStore:
+    def __init__(self, client: Any = None, table: str | None = None) -> None:
+        self._client = client
+        self.table = table or settings().table_name
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamodb()
+        return self._client
+
+    def open(self, session: Session) -> None:
+        """Store the session and make it its player's current one; the wallet must exist."""
+        item = {
+            **keys.session(session.operator_id, session.sid_hash),
+            "type": s("session"),
+            "operatorId": s(session.operator_id),
+            "playerId": s(session.player_id),
+            "expiresAt": n(session.expires_at),
+            # DynamoDB deletes expired items eventually (within days); liveness never relies on it.
+            "ttl": n(session.expires_at),
+        }
+        try:
+            self.client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Update": {
+                    "TableName": self.table,
+                    "Key": keys.wallet(session.operator_id, session.player_id),
+                    "UpdateExpression": "SET currentSession = :sid",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": {":sid": s(session.sid_hash)},
+                }},
+            ])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise errors.WalletNotFound() from error
+            raise
+
+    def close(self, operator_id: str, sid_hash: str) -> None:
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key=keys.session(operator_id, sid_hash),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise errors.SessionNotFound() from error
+            raise
+
+
+def session_from_item(item: codec.Item | None, sid_hash: str) -> Session | None:
+    if item is None:
+        return None
+    return Session(sid_hash, codec.text(item, "operatorId"), codec.text(item, "playerId"),
+                   codec.number(item, "expiresAt"))
+

@@ -20,8 +20,9 @@ from itertools import count
 from typing import Any
 
 from botocore.config import Config
-from kassa_dev.embedded_dynamodb import EmbeddedDynamoDB, install_transaction_patch, moto_transact_write_items
 from moto.dynamodb.models import DynamoDBBackend
+
+from kassa_dev.embedded_dynamodb import EmbeddedDynamoDB, install_transaction_patch, moto_transact_write_items
 
 WALLETS = 50
 

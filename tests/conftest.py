@@ -37,8 +37,16 @@ class Api:
         self.gateway = gateway
         self.api_key = api_key
 
-    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-                headers: dict[str, str] | None = None, query: str = "") -> HttpResponse:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: str = "",
+    ) -> HttpResponse:
         sent = {"content-type": "application/json", **(headers or {})}
         if self.api_key is not None:
             sent.setdefault("authorization", f"Bearer {self.api_key}")
@@ -94,3 +102,14 @@ def pooled_gateway(stack: LocalStack) -> Iterator[LocalGateway]:
 @pytest.fixture
 def concurrent_api(pooled_gateway: LocalGateway, demo: DemoCredentials) -> Api:
     return Api(pooled_gateway, demo.api_key)
+
+
+@pytest.fixture(scope="session")
+def base_url(pooled_gateway: LocalGateway) -> Iterator[str]:
+    """The local stack over real HTTP (as `kassa serve` runs it): a threaded server, worker processes."""
+    from kassa_dev.http_server import make_server, serve_in_thread
+
+    server = make_server(pooled_gateway, port=0)
+    serve_in_thread(server)
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

@@ -71,10 +71,11 @@ def serve() -> int:
         print(f"  demo operator API key      : {demo.api_key}")
     if not os.environ.get("KASSA_DEMO_ONEWALLET_TOKEN"):
         print(f"  demo One Wallet authToken  : {demo.onewallet_token}")
-    print(f"  try: curl -s {base}/v1/wallets -H 'Authorization: Bearer $KASSA_DEMO_API_KEY' "
-          "-H 'Content-Type: application/json' -d '{\"playerId\":\"alice\",\"currency\":\"EUR\"}'")
-    print(f"  other shells: export AWS_ENDPOINT_URL_DYNAMODB={stack.dynamodb.endpoint_url} "
-          f"KASSA_TABLE={stack.table}")
+    print(
+        f"  try: curl -s {base}/v1/wallets -H 'Authorization: Bearer $KASSA_DEMO_API_KEY' "
+        '-H \'Content-Type: application/json\' -d \'{"playerId":"alice","currency":"EUR"}\''
+    )
+    print(f"  other shells: export AWS_ENDPOINT_URL_DYNAMODB={stack.dynamodb.endpoint_url} KASSA_TABLE={stack.table}")
     print("Ctrl-C stops everything.", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -104,8 +105,9 @@ def _invoke(function: str, event: dict[str, object]) -> object:
         from kassa_dev.stack import LocalStack
 
         stack = LocalStack().start()
-        stack.seed_demo_operator(os.environ.get("KASSA_DEMO_API_KEY") or None,
-                                 os.environ.get("KASSA_DEMO_ONEWALLET_TOKEN") or None)
+        stack.seed_demo_operator(
+            os.environ.get("KASSA_DEMO_API_KEY") or None, os.environ.get("KASSA_DEMO_ONEWALLET_TOKEN") or None
+        )
     try:
         runner = FunctionRunner()
         return runner.invoke(runner.resolve_id(function), event)
@@ -123,8 +125,13 @@ def manage_operators(args: argparse.Namespace) -> int:
             created = operators.create_operator(
                 AccessStore(), args.operator_id, tuple(args.scopes) if args.scopes else auth.SCOPES
             )
-            result = {"operatorId": created.operator_id, "apiKey": created.api_key, "keyId": created.key_id,
-                      "scopes": list(created.scopes), "onewalletToken": created.onewallet_token}
+            result = {
+                "operatorId": created.operator_id,
+                "apiKey": created.api_key,
+                "keyId": created.key_id,
+                "scopes": list(created.scopes),
+                "onewalletToken": created.onewallet_token,
+            }
         else:
             token = operators.rotate_onewallet_token(AccessStore(), args.operator_id)
             result = {"operatorId": args.operator_id, "onewalletToken": token}
@@ -142,5 +149,3 @@ def manage_operators(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-

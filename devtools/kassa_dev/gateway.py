@@ -126,8 +126,12 @@ class LocalGateway:
         authorization = event["headers"].get("authorization")
         if not authorization:
             return _message(401, "Unauthorized")
-        request = {**event, "type": "REQUEST", "identitySource": [authorization],
-                   "routeArn": f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:local/$default/{event['routeKey']}"}
+        request = {
+            **event,
+            "type": "REQUEST",
+            "identitySource": [authorization],
+            "routeArn": f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:local/$default/{event['routeKey']}",
+        }
         request.pop("body", None)
         try:
             decision = self.runner.invoke(self.authorizer_id, request)
@@ -140,7 +144,12 @@ class LocalGateway:
 
 
 def payload_v2_event(
-    method: str, route_path: str, path: str, query: str, headers: dict[str, str], body: bytes,
+    method: str,
+    route_path: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
     params: dict[str, str],
 ) -> dict[str, Any]:
     """The event API Gateway's HTTP API sends a Lambda integration (payload format 2.0)."""
@@ -165,8 +174,13 @@ def payload_v2_event(
             "apiId": "local",
             "domainName": lowered.get("host", "localhost"),
             "domainPrefix": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": lowered.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": lowered.get("user-agent", ""),
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": route_key,
             "stage": "$default",

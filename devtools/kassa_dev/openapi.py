@@ -7,6 +7,7 @@ import json
 import sys
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
 from kassa.api import routers
 from kassa.api.http import build_resolver
 

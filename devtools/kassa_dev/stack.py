@@ -19,16 +19,18 @@ REGION = "us-east-1"
 
 def use_local_aws(endpoint_url: str, table: str) -> None:
     """Point boto3 (and so Kassa) at the embedded services with dummy credentials, never real ones."""
-    os.environ.update({
-        "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url,
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "KASSA_TABLE": table,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    })
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url,
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "KASSA_TABLE": table,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+    )
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
     from kassa.settings import settings

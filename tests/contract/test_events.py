@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+
 from kassa import operators
 from kassa.store.access_store import AccessStore
 from kassa_dev import template

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from kassa_dev import template as tpl
 from kassa_dev.template_check import check, main, sam_transform
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from botocore.config import Config
+
 from kassa_dev.embedded_dynamodb import EmbeddedDynamoDB
 
 # No hidden retries: every request the tests make is sent exactly once.

@@ -17,6 +17,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import DynamoDBBackend, Table, dynamodb_backends
+from moto.dynamodb.models.dynamo_type import Item
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
 from kassa_dev import embedded_dynamodb
 from kassa_dev.embedded_dynamodb import (
     REGION,
@@ -24,10 +29,6 @@ from kassa_dev.embedded_dynamodb import (
     install_transaction_patch,
     moto_transact_write_items,
 )
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import DynamoDBBackend, Table, dynamodb_backends
-from moto.dynamodb.models.dynamo_type import Item
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from .conftest import CLIENT_CONFIG, LSI, EmbeddedTable
 

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
 from kassa import auth, operators
 from kassa.store.access_store import AccessStore
 from kassa_dev import template
 from kassa_dev.gateway import HttpResponse, LocalGateway
 from kassa_dev.stack import DemoCredentials
-
 from tests.conftest import Api, new_id
 
 PROBLEM_JSON = "application/problem+json"

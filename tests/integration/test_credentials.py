@@ -36,8 +36,10 @@ def test_key_without_the_scope_is_403_forbidden_problem(gateway: LocalGateway, a
     assert response.json()["code"] == "forbidden"
     # Only admin may lock or adjust.
     assert api.post(f"/v1/wallets/{player}/lock").status == 200
-    writer = Api(gateway, operators.create_operator(AccessStore(), new_id("rw"),
-                                                    scopes=("wallets:read", "wallets:write")).api_key)
+    writer = Api(
+        gateway,
+        operators.create_operator(AccessStore(), new_id("rw"), scopes=("wallets:read", "wallets:write")).api_key,
+    )
     writer_player = writer.open_wallet()
     assert writer.post(f"/v1/wallets/{writer_player}/lock").json()["code"] == "forbidden"
     assert writer.move(writer_player, "adjustment", "1", reason="x").json()["code"] == "forbidden"

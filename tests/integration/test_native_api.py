@@ -193,7 +193,9 @@ def test_get_one_transaction(api: Api) -> None:
 
 def test_correlation_id_header_is_stored_on_the_entry(api: Api) -> None:
     player = api.open_wallet()
-    response = api.post(f"/v1/wallets/{player}/transactions",
-                        {"transactionId": "c-1", "type": "deposit", "amount": "1"},
-                        headers={"x-correlation-id": "trace-abc"})
+    response = api.post(
+        f"/v1/wallets/{player}/transactions",
+        {"transactionId": "c-1", "type": "deposit", "amount": "1"},
+        headers={"x-correlation-id": "trace-abc"},
+    )
     assert response.json()["transaction"]["correlationId"] == "trace-abc"

@@ -29,13 +29,19 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def served() -> Iterator[int]:
     port = free_port()
-    env = {**os.environ, "KASSA_PORT": str(port), "KASSA_DEMO_API_KEY": DEMO_KEY, "KASSA_WORKERS": "2",
-           "POWERTOOLS_METRICS_DISABLED": "true"}
+    env = {
+        **os.environ,
+        "KASSA_PORT": str(port),
+        "KASSA_DEMO_API_KEY": DEMO_KEY,
+        "KASSA_WORKERS": "2",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
     for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "KASSA_TABLE"):
         env.pop(name, None)
     kassa = Path(sys.executable).with_name("kassa")
-    process = subprocess.Popen([str(kassa), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    process = subprocess.Popen(
+        [str(kassa), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -36,14 +36,20 @@ def call_function(gateway: LocalGateway, method: str, path: str, body: Any, oper
     from kassa_dev import template
 
     route, params = template.match_route(gateway.routes, method, path)  # type: ignore[misc]
-    event = payload_v2_event(method, route.path, path, "", {"content-type": "application/json"},
-                             json.dumps(body).encode() if body is not None else b"", params)
+    event = payload_v2_event(
+        method,
+        route.path,
+        path,
+        "",
+        {"content-type": "application/json"},
+        json.dumps(body).encode() if body is not None else b"",
+        params,
+    )
     event["requestContext"]["authorizer"] = {"lambda": {"operatorId": operator, "scopes": "admin"}}
     return lambda_result_to_http(gateway.runner.invoke(route.function_id, event))
 
 
-def test_movement_costs_two_requests_and_replay_one(api: Api, gateway: LocalGateway,
-                                                    counted: RequestCounter) -> None:
+def test_movement_costs_two_requests_and_replay_one(api: Api, gateway: LocalGateway, counted: RequestCounter) -> None:
     player = api.open_wallet()
     counted.calls.clear()
     path = f"/v1/wallets/{player}/transactions"
@@ -60,8 +66,10 @@ def test_bet_and_win_cost_two_requests_each(api: Api, gateway: LocalGateway, cou
     player = api.open_wallet()
     api.move(player, "deposit", "10")
     path = f"/v1/wallets/{player}/transactions"
-    for body in ({"transactionId": "b", "type": "bet", "amount": "3", "betId": "r1"},
-                 {"transactionId": "w", "type": "win", "amount": "4", "betId": "r1"}):
+    for body in (
+        {"transactionId": "b", "type": "bet", "amount": "3", "betId": "r1"},
+        {"transactionId": "w", "type": "win", "amount": "4", "betId": "r1"},
+    ):
         counted.calls.clear()
         assert call_function(gateway, "POST", path, body).status == 201
         assert counted.calls == ["TransactGetItems", "TransactWriteItems"]

@@ -29,8 +29,7 @@ def loads(text: str | bytes) -> Any:
     too long to convert) raises ``json.JSONDecodeError``, so callers have one error to answer.
     """
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant,
-                          object_pairs_hook=_unique_keys)
+        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError:
         raise
     except (ValueError, RecursionError, UnicodeDecodeError) as error:

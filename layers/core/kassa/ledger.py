@@ -122,4 +122,3 @@ def open_wallet(
     store.create_wallet(wallet)
     metrics.add_metric(name="WalletsOpened", unit="Count", value=1)
     return wallet
-

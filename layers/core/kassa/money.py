@@ -25,7 +25,7 @@ _DECIMAL_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
 def parse_decimal_text(text: str) -> Decimal:
     """A plain decimal string as the native API takes it: no exponent, no NaN, no spaces."""
     if not isinstance(text, str) or not _DECIMAL_TEXT.match(text):
-        raise InvalidAmount("amount must be a decimal string such as \"10.50\"")
+        raise InvalidAmount('amount must be a decimal string such as "10.50"')
     return Decimal(text)
 
 

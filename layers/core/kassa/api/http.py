@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from kassa import auth, errors, jsonio
+from kassa import auth, errors, jsonio, observability
 from kassa.api.problems import PROBLEM_JSON, from_error, problem
-from kassa.observability import logger
+from kassa.observability import Handler, logger
 
 # API Gateway HTTP APIs accept bodies up to 10 MB; a wallet request is a few hundred bytes.
 MAX_BODY_BYTES = 16 * 1024
@@ -71,6 +71,17 @@ def _issue(item: dict[str, Any]) -> dict[str, Any]:
     location = [str(part) for part in item.get("loc", ()) if part != "body"]
     field = ".".join(location) or "body"
     return {"field": field, "message": f"{field}: {item.get('msg', 'invalid')}"}
+
+
+def http_function(*routers: Any) -> tuple[APIGatewayHttpResolver, Handler]:
+    """A function's resolver over ``routers`` and its Lambda handler (logging, metrics, tracing)."""
+    app = build_resolver(*routers)
+
+    @observability.lambda_handler
+    def lambda_handler(event: dict[str, Any], context: Any) -> Any:
+        return handle(app, event, context)
+
+    return app, lambda_handler
 
 
 def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -13,9 +13,7 @@ from kassa.money import format_units
 # Ids become part of DynamoDB keys: no '#' (the key separator), no spaces or control characters.
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:@-]{1,128}$")]
 # Amounts travel as decimal strings so no JSON parser on the way can turn them into floats.
-DecimalString = Annotated[
-    str, Field(pattern=r"^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,18})?$", examples=["10.50"])
-]
+DecimalString = Annotated[str, Field(pattern=r"^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,18})?$", examples=["10.50"])]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
 TransactionType = Literal["deposit", "withdrawal", "bet", "win", "refund", "adjustment"]
 

@@ -49,8 +49,14 @@ def status_of(error: errors.KassaError) -> int:
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> Response[str]:
-    body = {"type": f"urn:kassa:problem:{code}", "title": TITLES.get(status, "Error"), "status": status,
-            "code": code, "detail": detail, **extra}
+    body = {
+        "type": f"urn:kassa:problem:{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
     headers = {"Retry-After": "1"} if status == 503 else None
     return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers)
 

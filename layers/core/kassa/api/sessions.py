@@ -32,8 +32,10 @@ class SessionOut(BaseModel):
 @router.post(
     "/v1/sessions",
     summary="Open a player session; it ends the player's previous one",
-    responses={201: {"description": "Created", "content": {"application/json": {"model": SessionOut}}},
-               **problems(400, 403, 404, 422)},
+    responses={
+        201: {"description": "Created", "content": {"application/json": {"model": SessionOut}}},
+        **problems(400, 403, 404, 422),
+    },
 )
 def create_session(body: Annotated[SessionCreate, Body()]) -> Response[SessionOut]:
     caller = principal(router, auth.SESSIONS)

@@ -101,5 +101,3 @@ def get_transaction(
         raise errors.TransactionNotFound()
     latest = max(found, key=lambda entry: (entry.created_at, entry.version))
     return transaction_out(latest, wallet)
-
-

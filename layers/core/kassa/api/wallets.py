@@ -30,8 +30,10 @@ def health() -> Health:
 @router.post(
     "/v1/wallets",
     summary="Open a player's wallet",
-    responses={201: {"description": "Created", "content": {"application/json": {"model": WalletOut}}},
-               **problems(400, 403, 409, 422)},
+    responses={
+        201: {"description": "Created", "content": {"application/json": {"model": WalletOut}}},
+        **problems(400, 403, 409, 422),
+    },
 )
 def create_wallet(body: Annotated[WalletCreate, Body()]) -> Response[WalletOut]:
     caller = principal(router, auth.WRITE)
@@ -45,8 +47,11 @@ def get_wallet(playerId: PlayerId) -> WalletOut:
     return wallet_out(_store().get_wallet(caller.operator_id, playerId))
 
 
-@router.post("/v1/wallets/<playerId>/lock", summary="Lock a wallet: bets and withdrawals are refused",
-             responses=problems(403, 404, 422))
+@router.post(
+    "/v1/wallets/<playerId>/lock",
+    summary="Lock a wallet: bets and withdrawals are refused",
+    responses=problems(403, 404, 422),
+)
 def lock_wallet(playerId: PlayerId) -> WalletOut:
     caller = principal(router, auth.ADMIN)
     return wallet_out(_store().set_wallet_status(caller.operator_id, playerId, WalletStatus.LOCKED))

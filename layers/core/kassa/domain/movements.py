@@ -127,8 +127,9 @@ def _units(request: MovementRequest, wallet: Wallet) -> int:
         if units == 0:
             raise errors.InvalidAmount("an adjustment must not be zero")
     elif units < 0 or (units == 0 and request.action in POSITIVE_ACTIONS):
-        raise errors.InvalidAmount("amount must be positive" if request.action in POSITIVE_ACTIONS
-                                   else "amount must not be negative")
+        raise errors.InvalidAmount(
+            "amount must be positive" if request.action in POSITIVE_ACTIONS else "amount must not be negative"
+        )
     return units
 
 
@@ -199,16 +200,14 @@ USE_CASES: dict[Action, Callable[[MovementState, Wallet, MovementRequest, int, s
 }
 
 
-def _debit(wallet: Wallet, request: MovementRequest, units: int, now: str,
-           bet: BetWrite | None = None) -> Decision:
+def _debit(wallet: Wallet, request: MovementRequest, units: int, now: str, bet: BetWrite | None = None) -> Decision:
     available = wallet.bonus if request.balance is Balance.BONUS else wallet.balance
     if units > available:
         return _reject(errors.InsufficientFunds(), wallet, request, now)
     return _apply(wallet, request, -units, now, bet)
 
 
-def _apply(wallet: Wallet, request: MovementRequest, delta: int, now: str,
-           bet: BetWrite | None = None) -> Movement:
+def _apply(wallet: Wallet, request: MovementRequest, delta: int, now: str, bet: BetWrite | None = None) -> Movement:
     """The one place a balance changes: new wallet version, new entry chained to the last hash."""
     to_bonus = request.balance is Balance.BONUS
     before = wallet.bonus if to_bonus else wallet.balance
@@ -229,18 +228,36 @@ def _apply(wallet: Wallet, request: MovementRequest, delta: int, now: str,
         bet_id=request.bet_id,
         created_at=now,
     )
-    new_wallet = replace(wallet, balance=balance_after, bonus=bonus_after, version=version,
-                         last_hash=digest, updated_at=now)
-    entry = _entry(request, new_wallet, now, Outcome.APPLIED, amount=delta, balance_before=before,
-                   balance_after=after, previous_hash=wallet.last_hash, hash=digest)
+    new_wallet = replace(
+        wallet, balance=balance_after, bonus=bonus_after, version=version, last_hash=digest, updated_at=now
+    )
+    entry = _entry(
+        request,
+        new_wallet,
+        now,
+        Outcome.APPLIED,
+        amount=delta,
+        balance_before=before,
+        balance_after=after,
+        previous_hash=wallet.last_hash,
+        hash=digest,
+    )
     return Movement(new_wallet, entry, bet)
 
 
-def _reject(error: errors.KassaError, wallet: Wallet, request: MovementRequest, now: str,
-            bet: BetWrite | None = None) -> Rejection:
+def _reject(
+    error: errors.KassaError, wallet: Wallet, request: MovementRequest, now: str, bet: BetWrite | None = None
+) -> Rejection:
     current = wallet.bonus if request.balance is Balance.BONUS else wallet.balance
-    entry = _entry(request, wallet, now, Outcome.REJECTED, error_code=type(error).__name__,
-                   balance_before=current, balance_after=current)
+    entry = _entry(
+        request,
+        wallet,
+        now,
+        Outcome.REJECTED,
+        error_code=type(error).__name__,
+        balance_before=current,
+        balance_after=current,
+    )
     return Rejection(error, wallet, entry, bet)
 
 

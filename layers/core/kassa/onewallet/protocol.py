@@ -35,8 +35,12 @@ MAX_BODY_CHARS = 16 * 1024
 
 MONEY_ACTIONS = {"debit": Action.BET, "credit": Action.WIN, "cancel": Action.REFUND}
 MODELS: dict[str, type[Request]] = {
-    "check": Request, "sid": SidRequest, "balance": Request,
-    "debit": TransactionRequest, "credit": TransactionRequest, "cancel": TransactionRequest,
+    "check": Request,
+    "sid": SidRequest,
+    "balance": Request,
+    "debit": TransactionRequest,
+    "credit": TransactionRequest,
+    "cancel": TransactionRequest,
     "promo_payout": PromoRequest,
 }
 ACTION_OF = {**MONEY_ACTIONS, "promo_payout": Action.PROMO}
@@ -57,8 +61,12 @@ def _amount(units: int, scale: int) -> Decimal:
 
 
 class OneWallet:
-    def __init__(self, ledger_store: LedgerStore | None = None, access: AccessStore | None = None,
-                 session_store: SessionStore | None = None) -> None:
+    def __init__(
+        self,
+        ledger_store: LedgerStore | None = None,
+        access: AccessStore | None = None,
+        session_store: SessionStore | None = None,
+    ) -> None:
         self.ledger = ledger_store or LedgerStore()
         self.access = access or AccessStore()
         self.sessions = session_store or SessionStore()
@@ -107,15 +115,22 @@ class OneWallet:
     def _live_wallet(self, operator_id: str, token: str, request: Request) -> Wallet:
         """Token, live session of this user, wallet, currency: one read, in the protocol's order."""
         sid_hash = auth.secret_hash(request.sid)
-        token_item, session_item, wallet_item = self.ledger.get_together([
-            keys.onewallet_token(operator_id), keys.session(operator_id, sid_hash),
-            keys.wallet(operator_id, request.userId),
-        ])
+        token_item, session_item, wallet_item = self.ledger.get_together(
+            [
+                keys.onewallet_token(operator_id),
+                keys.session(operator_id, sid_hash),
+                keys.wallet(operator_id, request.userId),
+            ]
+        )
         tokens.verify(token_item, token)
         wallet = codec.wallet_from_item(wallet_item) if wallet_item else None
         try:
-            require_live(session_from_item(session_item, sid_hash), wallet.current_session if wallet else None,
-                         request.userId, now_epoch())
+            require_live(
+                session_from_item(session_item, sid_hash),
+                wallet.current_session if wallet else None,
+                request.userId,
+                now_epoch(),
+            )
             if wallet is None:
                 raise errors.WalletNotFound()
             _same_currency(request, wallet)
@@ -138,20 +153,31 @@ class OneWallet:
 
     # -- money -------------------------------------------------------------------------------------
 
-    def money(self, action: Action, operator_id: str, token: str, request: TransactionRequest,
-              correlation_id: str) -> Reply:
+    def money(
+        self, action: Action, operator_id: str, token: str, request: TransactionRequest, correlation_id: str
+    ) -> Reply:
         """debit = place_bet, credit = settle_bet, cancel = cancel_bet; the refId is the bet id."""
         transaction = request.transaction
-        movement = MovementRequest(action, transaction.id, transaction.amount, bet_id=transaction.refId,
-                                   currency=request.currency, correlation_id=correlation_id)
+        movement = MovementRequest(
+            action,
+            transaction.id,
+            transaction.amount,
+            bet_id=transaction.refId,
+            currency=request.currency,
+            correlation_id=correlation_id,
+        )
         # Only a debit needs a live session: credits and cancels settle money already in play.
         sid_hash = auth.secret_hash(request.sid) if action is Action.BET else None
 
         def admit(state: MovementState, also: list[codec.Item | None], decided: MovementRequest) -> MovementRequest:
             tokens.verify(also[0], token)
             if sid_hash is not None:
-                require_live(session_from_item(also[1], sid_hash),
-                             state.wallet.current_session if state.wallet else None, request.userId, now_epoch())
+                require_live(
+                    session_from_item(also[1], sid_hash),
+                    state.wallet.current_session if state.wallet else None,
+                    request.userId,
+                    now_epoch(),
+                )
             return decided
 
         also = [keys.onewallet_token(operator_id)]
@@ -161,8 +187,9 @@ class OneWallet:
 
     def promo_payout(self, operator_id: str, token: str, request: PromoRequest, correlation_id: str) -> Reply:
         promo = request.promoTransaction
-        movement = MovementRequest(Action.PROMO, promo.id, promo.amount, currency=request.currency,
-                                   correlation_id=correlation_id)
+        movement = MovementRequest(
+            Action.PROMO, promo.id, promo.amount, currency=request.currency, correlation_id=correlation_id
+        )
 
         def admit(state: MovementState, also: list[codec.Item | None], decided: MovementRequest) -> MovementRequest:
             settings_item = tokens.verify(also[0], token)
@@ -171,8 +198,14 @@ class OneWallet:
 
         return self._move(operator_id, request, movement, [keys.onewallet_token(operator_id)], admit)
 
-    def _move(self, operator_id: str, request: Request, movement: MovementRequest, also: list[keys.Key],
-              admit: ledger.Admission) -> Reply:
+    def _move(
+        self,
+        operator_id: str,
+        request: Request,
+        movement: MovementRequest,
+        also: list[keys.Key],
+        admit: ledger.Admission,
+    ) -> Reply:
         result = ledger.move_money(self.ledger, operator_id, request.userId, movement, also_read=also, admit=admit)
         status = statuses.DUPLICATE[movement.action] if result.replayed else statuses.OK
         return reply(status, request.uuid, result.wallet)

@@ -35,8 +35,12 @@ _BY_ERROR: tuple[tuple[type[errors.KassaError], str], ...] = (
 
 # A transaction id seen before (a replay, or the same id with another payload) is a duplicate in the
 # protocol's terms: a duplicate debit "already exists", a duplicate settlement "is already settled".
-DUPLICATE = {Action.BET: BET_ALREADY_EXIST, Action.WIN: BET_ALREADY_SETTLED, Action.REFUND: BET_ALREADY_SETTLED,
-             Action.PROMO: BET_ALREADY_SETTLED}
+DUPLICATE = {
+    Action.BET: BET_ALREADY_EXIST,
+    Action.WIN: BET_ALREADY_SETTLED,
+    Action.REFUND: BET_ALREADY_SETTLED,
+    Action.PROMO: BET_ALREADY_SETTLED,
+}
 
 
 def status_of(error: errors.KassaError, action: Action | None = None) -> str:

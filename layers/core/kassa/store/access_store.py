@@ -35,7 +35,12 @@ class AccessStore:
         return self._client
 
     def create_operator(
-        self, operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...], token_hash: str,
+        self,
+        operator_id: str,
+        key_id: str,
+        key_hash: str,
+        scopes: tuple[str, ...],
+        token_hash: str,
         promo_balance: str,
     ) -> None:
         """The operator, its first API key and its One Wallet token, all or nothing."""

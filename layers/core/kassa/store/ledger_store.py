@@ -33,16 +33,18 @@ from kassa.store.client import dynamodb
 from kassa.store.codec import n, s
 
 # Errors after which nothing was committed and trying again is right.
-RETRYABLE_CODES = frozenset({
-    "TransactionCanceledException",
-    "TransactionConflictException",
-    "ConditionalCheckFailedException",
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-})
+RETRYABLE_CODES = frozenset(
+    {
+        "TransactionCanceledException",
+        "TransactionConflictException",
+        "ConditionalCheckFailedException",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
 
 
 class WriteConflict(Exception):
@@ -260,9 +262,13 @@ def _decode_cursor(cursor: str, pk: str) -> dict[str, Any]:
             isinstance(key, dict)
             and set(key) == {"pk", "sk", "entryVersion"}
             and key["pk"] == {"S": pk}
-            and isinstance(key["sk"], dict) and set(key["sk"]) == {"S"} and str(key["sk"]["S"]).startswith("TX#")
-            and isinstance(key["entryVersion"], dict) and set(key["entryVersion"]) == {"N"}
-            and str(key["entryVersion"]["N"]).isdigit() and len(str(key["entryVersion"]["N"])) < 20
+            and isinstance(key["sk"], dict)
+            and set(key["sk"]) == {"S"}
+            and str(key["sk"]["S"]).startswith("TX#")
+            and isinstance(key["entryVersion"], dict)
+            and set(key["entryVersion"]) == {"N"}
+            and str(key["entryVersion"]["N"]).isdigit()
+            and len(str(key["entryVersion"]["N"])) < 20
         )
     except (ValueError, TypeError):
         valid = False

@@ -38,16 +38,20 @@ class SessionStore:
             "ttl": n(session.expires_at),
         }
         try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Update": {
-                    "TableName": self.table,
-                    "Key": keys.wallet(session.operator_id, session.player_id),
-                    "UpdateExpression": "SET currentSession = :sid",
-                    "ConditionExpression": "attribute_exists(pk)",
-                    "ExpressionAttributeValues": {":sid": s(session.sid_hash)},
-                }},
-            ])
+            self.client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": keys.wallet(session.operator_id, session.player_id),
+                            "UpdateExpression": "SET currentSession = :sid",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": {":sid": s(session.sid_hash)},
+                        }
+                    },
+                ]
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 raise errors.WalletNotFound() from error
@@ -69,6 +73,6 @@ class SessionStore:
 def session_from_item(item: codec.Item | None, sid_hash: str) -> Session | None:
     if item is None:
         return None
-    return Session(sid_hash, codec.text(item, "operatorId"), codec.text(item, "playerId"),
-                   codec.number(item, "expiresAt"))
-
+    return Session(
+        sid_hash, codec.text(item, "operatorId"), codec.text(item, "playerId"), codec.number(item, "expiresAt")
+    )

@@ -68,9 +68,17 @@ def move_money(
             logger.debug("movement conflict, re-reading", extra={"attempt": attempt, "reason": str(conflict)})
             _backoff(attempt)
             continue
+        facts = {
+            "operatorId": operator_id,
+            "playerId": player_id,
+            "transactionId": request.transaction_id,
+            "action": request.action.value,
+        }
         if isinstance(decision, Rejection):
+            logger.info("movement rejected", extra={**facts, "code": decision.error.code})
             metrics.add_metric(name="MovementsRejected", unit="Count", value=1)
             raise _with_wallet(decision.error, decision.wallet)
+        logger.info("movement applied", extra={**facts, "version": decision.wallet.version})
         _count(decision)
         return MovementResult(decision.entry, decision.wallet, replayed=False)
     metrics.add_metric(name="MovementsGivenUp", unit="Count", value=1)

@@ -849,14 +849,13 @@ MULTIPART_DEPOSIT = (
 @pytest.mark.parametrize(
     ("content_type", "raw"),
     [
-        pytest.param("text/plain", VALID_DEPOSIT, id="text-plain"),
         pytest.param("application/xml", b"<deposit><amount>1</amount></deposit>", id="xml"),
         pytest.param("application/x-www-form-urlencoded", b"transactionId=@TX@&type=deposit&amount=1", id="form"),
         pytest.param("multipart/form-data; boundary=kassa", MULTIPART_DEPOSIT, id="multipart"),
     ],
 )
 def test_body_that_is_not_json_is_refused(admin: Api, wallet: Watched, content_type: str, raw: bytes) -> None:
-    """The API takes JSON only: docs/openapi.json declares application/json and nothing else."""
+    """The API takes JSON only, whatever the label says: a form or multipart body is never read as fields."""
     refused_movement(
         admin,
         wallet,
@@ -864,6 +863,16 @@ def test_body_that_is_not_json_is_refused(admin: Api, wallet: Watched, content_t
         (400, 415, 422),
         "invalid_request",
     )
+
+
+def test_a_json_body_is_read_as_json_whatever_its_label(admin: Api, wallet: Watched) -> None:
+    """curl -d sends application/x-www-form-urlencoded by default; a JSON object body is still JSON."""
+    for label in ("text/plain", "application/x-www-form-urlencoded", "APPLICATION/JSON"):
+        player = admin.open_wallet()
+        response = post_transaction(
+            admin, player, raw=with_id(VALID_DEPOSIT, new_id("tx")), headers={"content-type": label}
+        )
+        assert response.status == 201, (label, response.body)
 
 
 # =========================================================================== credentials

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 DEMO_KEY = "kassa_key_readme_test"
+DEMO_TOKEN = "kassa_ow_readme_test"
 
 
 def free_port() -> int:
@@ -33,6 +35,7 @@ def served() -> Iterator[int]:
         **os.environ,
         "KASSA_PORT": str(port),
         "KASSA_DEMO_API_KEY": DEMO_KEY,
+        "KASSA_DEMO_ONEWALLET_TOKEN": DEMO_TOKEN,
         "KASSA_WORKERS": "2",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
@@ -59,15 +62,17 @@ def served() -> Iterator[int]:
         process.wait(timeout=15)
 
 
-def readme_curls() -> list[str]:
-    block = README.read_text().split("## Try it", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+def readme_curls(section: str) -> list[str]:
+    block = README.read_text().split(f"## {section}", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     commands = re.sub(r"\\\n\s*", " ", block).strip().split("\n\n")
-    return [command.strip() for command in commands if command.strip().startswith("curl")]
+    return [" ".join(command.split()) for command in commands if command.strip().startswith("curl")]
 
 
-def run_curl(command: str, port: int) -> requests.Response:
-    """Just enough of curl for the README: -s, -X, -H, -d and one URL."""
-    words = shlex.split(command.replace("$KASSA_DEMO_API_KEY", DEMO_KEY))[1:]
+def run_curl(command: str, port: int, sid: str = "") -> requests.Response:
+    """Just enough of curl for the README: -s, -X, -H, -d and one URL; the README's shell variables."""
+    for name, value in (("KASSA_DEMO_API_KEY", DEMO_KEY), ("KASSA_DEMO_ONEWALLET_TOKEN", DEMO_TOKEN), ("SID", sid)):
+        command = command.replace(f"${name}", value)
+    words = shlex.split(command)[1:]
     method, headers, data, url = "GET", {}, None, None
     while words:
         word = words.pop(0)
@@ -88,7 +93,7 @@ def run_curl(command: str, port: int) -> requests.Response:
 
 
 def test_readme_curl_examples_work_as_written(served: int) -> None:
-    commands = readme_curls()
+    commands = readme_curls("Try it")
     assert len(commands) >= 6
     answers = [run_curl(command, served) for command in commands]
     assert all(answer.status_code in (200, 201) for answer in answers), [a.text for a in answers]
@@ -99,6 +104,25 @@ def test_readme_curl_examples_work_as_written(served: int) -> None:
     # The README's promise: resending the deposit replays it.
     again = run_curl(commands[2], served)
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_readme_one_wallet_round_works_as_written(served: int) -> None:
+    commands = readme_curls("A One Wallet round")
+    assert [c for c in commands if "/onewallet/" in c], "the README shows a One Wallet round"
+    sid = ""
+    answers = []
+    for command in commands:
+        answer = run_curl(command, served, sid)
+        assert answer.status_code in (200, 201), (command, answer.text)
+        if "/v1/sessions" in command:
+            sid = answer.json()["sid"]
+        answers.append(answer.json(parse_float=Decimal))
+    one_wallet = answers[-3:]
+    assert [a["status"] for a in one_wallet] == ["OK", "OK", "OK"]
+    assert [a["balance"] for a in one_wallet] == [Decimal(50), Decimal(40), Decimal("65.5")]
+    assert one_wallet[-1]["uuid"] == "u-3"
+    again = run_curl(commands[-2], served, sid).json(parse_float=Decimal)
+    assert again["status"] == "BET_ALREADY_EXIST" and again["balance"] == Decimal("65.5")
 
 
 def test_serve_answers_like_the_gateway_without_a_key(served: int) -> None:

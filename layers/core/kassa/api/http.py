@@ -87,8 +87,8 @@ def http_function(*routers: Any) -> tuple[APIGatewayHttpResolver, Handler]:
 def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve a native API request, refusing first what the resolver would misread.
 
-    Powertools validates a body only after parsing it by content type (a form body would be accepted as
-    fields) and before any middleware of ours can run, so the checks that must come first are here.
+    Powertools parses a body by its content type (a form body would become fields) before any middleware
+    of ours can run, so the checks that must come first are here.
     One Wallet routes are left alone: that protocol answers bad input in its own terms.
     """
     if not str(event.get("routeKey", "")).split(" ")[-1].startswith("/onewallet/"):
@@ -110,11 +110,9 @@ def _refuse_unreadable(event: dict[str, Any]) -> dict[str, Any] | None:
         event["body"], event["isBase64Encoded"] = body, False
     if len(body.encode()) > MAX_BODY_BYTES:
         return _raw_problem(413, f"the body exceeds {MAX_BODY_BYTES} bytes")
-    headers = event.setdefault("headers", {})
-    media_type = str(headers.get("content-type", "application/json")).split(";")[0].strip().lower()
-    if media_type != "application/json":
-        return _raw_problem(415, "the body must be application/json")
-    headers["content-type"] = "application/json"  # media types are case-insensitive; Powertools' check is not
+    # Whatever its label, a native body is read as JSON (and refused unless it is one JSON object):
+    # Powertools would otherwise parse a form or multipart body into fields.
+    event.setdefault("headers", {})["content-type"] = "application/json"
     return None
 
 

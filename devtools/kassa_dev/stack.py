@@ -34,10 +34,10 @@ def use_local_aws(endpoint_url: str, table: str) -> None:
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
     from kassa.settings import settings
-    from kassa.store.client import dynamodb
+    from kassa.store.client import aws
 
     settings.cache_clear()
-    dynamodb.cache_clear()
+    aws.cache_clear()
 
 
 @dataclass

@@ -7,10 +7,29 @@ import secrets
 from dataclasses import dataclass
 
 from kassa import auth, errors
+from kassa.store import codec
 from kassa.store.access_store import API_KEY, AccessStore
 from kassa.store.codec import text
 
 OPERATOR_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class AuditPolicy:
+    """How the scheduled audit treats an operator's bets: open longer than ``stale_bet_hours`` is stale;
+    with ``refund_stale_bets`` the audit refunds them through the ordinary cancel_bet path."""
+
+    stale_bet_hours: int = 72
+    refund_stale_bets: bool = False
+
+    def as_item(self) -> codec.Item:
+        return {"staleBetHours": {"N": str(self.stale_bet_hours)}, "refundStaleBets": {"BOOL": self.refund_stale_bets}}
+
+    @classmethod
+    def from_item(cls, item: codec.Item | None) -> AuditPolicy:
+        if not item or "staleBetHours" not in item:
+            return cls()
+        return cls(int(item["staleBetHours"]["N"]), bool(item.get("refundStaleBets", {}).get("BOOL", False)))
 
 
 @dataclass(frozen=True)
@@ -29,6 +48,7 @@ def create_operator(
     api_key: str | None = None,
     onewallet_token: str | None = None,
     promo_balance: str = "cash",
+    audit: AuditPolicy | None = None,
 ) -> NewOperator:
     """Create an operator; the secrets are returned once and only their hashes are stored.
 
@@ -44,7 +64,13 @@ def create_operator(
     onewallet_token = onewallet_token or auth.new_secret(auth.ONEWALLET_TOKEN_PREFIX)
     key_id = secrets.token_hex(8)
     store.create_operator(
-        operator_id, key_id, auth.secret_hash(api_key), scopes, auth.secret_hash(onewallet_token), promo_balance
+        operator_id,
+        key_id,
+        auth.secret_hash(api_key),
+        scopes,
+        auth.secret_hash(onewallet_token),
+        promo_balance,
+        (audit or AuditPolicy()).as_item(),
     )
     return NewOperator(operator_id, api_key, key_id, scopes, onewallet_token)
 

@@ -16,6 +16,10 @@ class Settings:
     # still verified against a strongly consistent read on every call, so a rotation takes effect at once.
     credential_cache_seconds: int
     default_session_ttl_seconds: int
+    # Reconciliation: where events go, where providers drop reports, where run reports are written.
+    event_bus: str
+    provider_reports_bucket: str
+    results_bucket: str
 
 
 @lru_cache(maxsize=1)
@@ -25,4 +29,7 @@ def settings() -> Settings:
         max_attempts=int(os.environ.get("KASSA_MAX_ATTEMPTS", "12")),
         credential_cache_seconds=int(os.environ.get("KASSA_CREDENTIAL_CACHE_SECONDS", "300")),
         default_session_ttl_seconds=int(os.environ.get("KASSA_SESSION_TTL_SECONDS", "3600")),
+        event_bus=os.environ.get("KASSA_EVENT_BUS", "default"),
+        provider_reports_bucket=os.environ.get("KASSA_PROVIDER_REPORTS_BUCKET", "kassa-provider-reports"),
+        results_bucket=os.environ.get("KASSA_RESULTS_BUCKET", "kassa-reconciliation-results"),
     )

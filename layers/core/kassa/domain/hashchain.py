@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kassa.domain.model import Entry
 
 
 def entry_digest(
@@ -42,3 +46,21 @@ def entry_digest(
     )
     # A JSON array is an unambiguous encoding: no field value can forge a boundary between fields.
     return hashlib.sha256(json.dumps(fields, ensure_ascii=True).encode()).hexdigest()
+
+
+def recompute(operator_id: str, player_id: str, entry: Entry) -> str:
+    """What ``entry.hash`` must be, given its own fields and the previous hash it names."""
+    return entry_digest(
+        entry.previous_hash or "",
+        operator_id=operator_id,
+        player_id=player_id,
+        transaction_id=entry.transaction_id,
+        action=entry.action.value,
+        amount=entry.amount,
+        balance=entry.balance.value,
+        balance_before=entry.balance_before,
+        balance_after=entry.balance_after,
+        version=entry.version,
+        bet_id=entry.bet_id,
+        created_at=entry.created_at,
+    )

@@ -42,11 +42,20 @@ class AccessStore:
         scopes: tuple[str, ...],
         token_hash: str,
         promo_balance: str,
+        policy: codec.Item,
     ) -> None:
-        """The operator, its first API key and its One Wallet token, all or nothing."""
+        """The operator (with its ``policy`` attributes), its first API key and its One Wallet token,
+        all or nothing."""
         now = now_iso()
         items = [
-            {**keys.operator(operator_id), "type": s("operator"), "operatorId": s(operator_id), "createdAt": s(now)},
+            {
+                **keys.operator(operator_id),
+                "type": s("operator"),
+                "kind": s(keys.OPERATORS_KIND),
+                "operatorId": s(operator_id),
+                "createdAt": s(now),
+                **policy,
+            },
             self._api_key_item(operator_id, key_id, key_hash, scopes, now),
             {**self._token_item(operator_id, token_hash, now), "promoBalance": s(promo_balance)},
         ]
@@ -133,3 +142,7 @@ class AccessStore:
             "credentialHash": s(keys.credential_lookup(ONEWALLET, token_hash)),
             "createdAt": s(now),
         }
+
+    def get_operator(self, operator_id: str) -> codec.Item | None:
+        found = self.client.get_item(TableName=self.table, Key=keys.operator(operator_id), ConsistentRead=True)
+        return found.get("Item")

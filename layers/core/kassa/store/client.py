@@ -1,4 +1,4 @@
-"""The process's one DynamoDB client, built on first use (it costs ~200 ms of a cold start).
+"""The process's AWS clients, each built on first use (a client costs ~200 ms of a cold start).
 
 boto3 reads ``AWS_ENDPOINT_URL_DYNAMODB`` itself, which is how local runs reach the embedded DynamoDB.
 Timeouts are short because a One Wallet provider gives us ~700 ms per call; botocore's standard retry
@@ -7,12 +7,13 @@ mode handles throttling, and ambiguous failures are resolved by re-reading (see 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 
-@lru_cache(maxsize=1)
-def dynamodb() -> Any:
+@cache
+def aws(service: str) -> Any:
+    """One client per AWS service for the process (DynamoDB; EventBridge and S3 for reconciliation)."""
     import boto3
     from botocore.config import Config
 
@@ -23,4 +24,8 @@ def dynamodb() -> Any:
         tcp_keepalive=True,
         max_pool_connections=50,
     )
-    return boto3.session.Session().client("dynamodb", config=config)
+    return boto3.session.Session().client(service, config=config)
+
+
+def dynamodb() -> Any:
+    return aws("dynamodb")

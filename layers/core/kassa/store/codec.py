@@ -39,6 +39,7 @@ def wallet_item(wallet: Wallet) -> Item:
     return {
         **keys.wallet(wallet.operator_id, wallet.player_id),
         "type": s("wallet"),
+        "kind": s(keys.wallets_kind(wallet.operator_id)),
         "operatorId": s(wallet.operator_id),
         "playerId": s(wallet.player_id),
         "currency": s(wallet.currency),

@@ -11,6 +11,17 @@ ledger entry        OP#{operator}#PLAYER#{player}         TX#{transaction id}#{a
 bet                 OP#{operator}#PLAYER#{player}         BET#{bet id}                  open/settled/cancelled/tombstone
 player session      OP#{operator}#SESSION#{sha256(sid)}   SESSION                       ttl; wallet names the live one
 
+The sparse index ``ByKind`` (kind, pk) lists what a full audit walks: operators (kind "operator") and an
+operator's wallets (kind "wallets#{operator}").
+
+Reconciliation keeps its records apart from the ledger, under the operator too:
+
+item                pk                                    sk
+run                 OP#{operator}#RECON                   RUN#{run id}
+run finding         OP#{operator}#RUN#{run id}            FINDING#{finding key}
+stream finding      OP#{operator}#RECON                   FINDING#{finding key}
+published event     OP#{operator}#OUTBOX                  {entry pk}|{entry sk}   (ttl)
+
 A wallet, its entries and its bets share one partition: one strongly consistent ``TransactGetItems``
 loads all a decision needs, and the local index ``EntriesByVersion`` (pk, entryVersion) lists the
 history newest-first, strongly consistent. Only applied entries carry ``entryVersion`` (a sparse index):
@@ -24,6 +35,8 @@ Key = dict[str, dict[str, str]]
 
 ENTRIES_BY_VERSION = "EntriesByVersion"
 BY_CREDENTIAL = "ByCredential"
+BY_KIND = "ByKind"
+OPERATORS_KIND = "operator"
 
 
 def _key(pk: str, sk: str) -> Key:
@@ -73,3 +86,27 @@ def session(operator_id: str, sid_hash: str) -> Key:
 def credential_lookup(kind: str, secret_hash: str) -> str:
     """The GSI value that finds a credential's item from the secret's hash alone."""
     return f"{kind}:{secret_hash}"
+
+
+def wallets_kind(operator_id: str) -> str:
+    return f"wallets#{operator_id}"
+
+
+def recon_pk(operator_id: str) -> str:
+    return f"OP#{operator_id}#RECON"
+
+
+def run(operator_id: str, run_id: str) -> Key:
+    return _key(recon_pk(operator_id), f"RUN#{run_id}")
+
+
+def run_findings_pk(operator_id: str, run_id: str) -> str:
+    return f"OP#{operator_id}#RUN#{run_id}"
+
+
+def finding(pk: str, finding_key: str) -> Key:
+    return _key(pk, f"FINDING#{finding_key}")
+
+
+def outbox(operator_id: str, entry_pk: str, entry_sk: str) -> Key:
+    return _key(f"OP#{operator_id}#OUTBOX", f"{entry_pk}|{entry_sk}")

@@ -1,0 +1,114 @@
+"""Native API: reconciliation runs and the audit of one wallet (admin scope)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from pydantic import BaseModel, Field
+
+from kassa import auth, errors
+from kassa.api.http import json_response, principal
+from kassa.api.models import Identifier, Request, problems
+from kassa.reconcile import runs
+from kassa.store.reconcile_store import ReconcileStore
+
+router = Router()
+RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+
+
+class RunCreate(Request):
+    type: Literal["audit", "report"]
+    s3Key: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+
+
+class RunStarted(BaseModel):
+    runId: str
+    status: str
+
+
+class RunOut(BaseModel):
+    runId: str
+    type: str
+    status: str
+    createdAt: str
+    completedAt: str | None = None
+    s3Key: str | None = None
+    resultsKey: str | None = None
+    error: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    findings: list[dict[str, Any]]
+    nextCursor: str | None
+
+
+class WalletAudit(BaseModel):
+    playerId: str
+    consistent: bool
+    version: int
+    entries: int
+    findings: list[dict[str, Any]]
+
+
+@router.post(
+    "/v1/reconciliations",
+    summary="Start a run: a full audit of the operator's wallets, or a provider report from S3",
+    responses={
+        202: {"description": "Started", "content": {"application/json": {"model": RunStarted}}},
+        **problems(400, 403, 422),
+    },
+)
+def start(body: Annotated[RunCreate, Body()]) -> Response[RunStarted]:
+    caller = principal(router, auth.ADMIN)
+    if body.type == "report" and not body.s3Key:
+        raise errors.InvalidRequest("s3Key is required for a report run")
+    run_id = runs.start_run(caller.operator_id, body.type, body.s3Key)
+    return json_response(202, RunStarted(runId=run_id, status="pending"))
+
+
+@router.get(
+    "/v1/reconciliations/<runId>",
+    summary="A run: status, counts per class, findings (paginated)",
+    responses=problems(403, 404, 422),
+)
+def get_run(
+    runId: RunId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> RunOut:
+    caller = principal(router, auth.ADMIN)
+    store = ReconcileStore()
+    run = store.get_run(caller.operator_id, runId)
+    if run is None:
+        raise runs.RunNotFound()
+    found, last = store.findings(caller.operator_id, runId, limit, _cursor(cursor, caller.operator_id, runId))
+    next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+    return RunOut(**{k: v for k, v in run.items() if k in RunOut.model_fields}, findings=found, nextCursor=next_cursor)
+
+
+@router.get(
+    "/v1/wallets/<playerId>/audit",
+    summary="Verify one wallet against its ledger now",
+    responses=problems(403, 404, 422),
+)
+def audit_wallet(playerId: Annotated[Identifier, Path()]) -> WalletAudit:
+    caller = principal(router, auth.ADMIN)
+    return WalletAudit(**runs.audit_one_wallet(caller.operator_id, playerId))
+
+
+def _cursor(cursor: str | None, operator_id: str, run_id: str) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    from kassa.store import keys
+
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        valid = isinstance(key, dict) and key.get("pk") == {"S": keys.run_findings_pk(operator_id, run_id)}
+    except ValueError:
+        valid = False
+    if not valid:
+        raise errors.InvalidRequest("cursor is not valid for this run")
+    return key

@@ -1,0 +1,52 @@
+"""What reconciliation can find: one small vocabulary shared by the stream verifier, the audit and the
+provider-report matcher, each finding naming exactly the wallet and the entry it is about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    # ledger integrity (stream verifier, audit)
+    BALANCE_MISMATCH = "balance_mismatch"  # wallet balance (or bonus) is not the sum of its entries
+    VERSION_MISMATCH = "version_mismatch"  # wallet version or last hash is not its last entry's
+    ENTRY_ARITHMETIC = "entry_arithmetic"  # balance after != balance before + amount
+    ENTRY_HASH = "entry_hash"  # the entry's hash is not H(previous hash, entry)
+    CHAIN_BROKEN = "chain_broken"  # the entry's previous hash is not its predecessor's
+    ENTRY_MISSING = "entry_missing"  # a version with no entry
+    ENTRY_DELETED = "entry_deleted"  # the stream saw an entry removed
+    STALE_BET = "stale_bet"  # a bet open past the operator's limit
+    # provider report matching
+    MATCHED = "matched"
+    MISSING_IN_KASSA = "missing_in_kassa"
+    MISSING_IN_REPORT = "missing_in_report"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    STATUS_MISMATCH = "status_mismatch"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: Kind
+    player_id: str
+    version: int | None = None
+    transaction_id: str | None = None
+    action: str | None = None
+    detail: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable identity: the same problem found twice (a redelivered stream batch) is one finding."""
+        where = self.version if self.version is not None else f"{self.transaction_id}:{self.action}"
+        return f"{self.kind.value}#{self.player_id}#{where}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value,
+            "playerId": self.player_id,
+            "version": self.version,
+            "transactionId": self.transaction_id,
+            "action": self.action,
+            "detail": self.detail,
+        }

@@ -1,0 +1,181 @@
+"""Storage reads and writes of reconciliation: walking operators and wallets, reading a wallet's whole
+partition, and recording runs, findings and published events exactly once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from kassa.domain.model import Bet, Entry, Outcome, Wallet
+from kassa.reconcile.findings import Finding
+from kassa.settings import settings
+from kassa.store import codec, keys
+from kassa.store.client import dynamodb
+from kassa.store.codec import n, s
+
+# Published-event markers only need to outlive the stream's 24-hour retention (redeliveries).
+OUTBOX_TTL_SECONDS = 3 * 24 * 3600
+
+
+class ReconcileStore:
+    def __init__(self, client: Any = None, table: str | None = None) -> None:
+        self._client = client
+        self.table = table or settings().table_name
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamodb()
+        return self._client
+
+    def _pages(self, **query: Any) -> Iterator[codec.Item]:
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(TableName=self.table, **query):
+            yield from page["Items"]
+
+    # -- walking the ledger ----------------------------------------------------------------------
+
+    def operators(self) -> list[str]:
+        items = self._pages(
+            IndexName=keys.BY_KIND,
+            KeyConditionExpression="kind = :kind",
+            ExpressionAttributeValues={":kind": s(keys.OPERATORS_KIND)},
+        )
+        return sorted(codec.text(item, "pk").removeprefix(keys.operator_pk("")) for item in items)
+
+    def players(self, operator_id: str) -> list[str]:
+        prefix = keys.wallet_pk(operator_id, "")
+        items = self._pages(
+            IndexName=keys.BY_KIND,
+            KeyConditionExpression="kind = :kind",
+            ExpressionAttributeValues={":kind": s(keys.wallets_kind(operator_id))},
+        )
+        return sorted(codec.text(item, "pk").removeprefix(prefix) for item in items)
+
+    def partition(self, operator_id: str, player_id: str) -> tuple[Wallet | None, list[Entry], list[Entry], list[Bet]]:
+        """The wallet, its applied and its rejected entries, and its bets: one consistent pass."""
+        wallet: Wallet | None = None
+        applied: list[Entry] = []
+        rejected: list[Entry] = []
+        bets: list[Bet] = []
+        items = self._pages(
+            KeyConditionExpression="pk = :pk",
+            ConsistentRead=True,
+            ExpressionAttributeValues={":pk": s(keys.wallet_pk(operator_id, player_id))},
+        )
+        for item in items:
+            kind = codec.text(item, "type")
+            if kind == "wallet":
+                wallet = codec.wallet_from_item(item)
+            elif kind == "entry":
+                entry = codec.entry_from_item(item)
+                (applied if entry.outcome is Outcome.APPLIED else rejected).append(entry)
+            elif kind == "bet":
+                bets.append(codec.bet_from_item(item))
+        return wallet, sorted(applied, key=lambda e: e.version), rejected, bets
+
+    def entry_at(self, operator_id: str, player_id: str, version: int) -> Entry | None:
+        response = self.client.query(
+            TableName=self.table,
+            IndexName=keys.ENTRIES_BY_VERSION,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND entryVersion = :v",
+            ExpressionAttributeValues={":pk": s(keys.wallet_pk(operator_id, player_id)), ":v": n(version)},
+        )
+        return codec.entry_from_item(response["Items"][0]) if response["Items"] else None
+
+    # -- recording once ------------------------------------------------------------------------------
+
+    def _put_once(self, item: codec.Item) -> bool:
+        """Put unless present; True when this call wrote it (the first time the thing was seen)."""
+        try:
+            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def record_finding(self, operator_id: str, found: Finding, now: str, run_id: str | None = None) -> bool:
+        pk = keys.run_findings_pk(operator_id, run_id) if run_id else keys.recon_pk(operator_id)
+        item = {
+            **keys.finding(pk, found.key),
+            "type": s("finding"),
+            "operatorId": s(operator_id),
+            "finding": s(json.dumps(found.as_dict(), sort_keys=True)),
+            "kindOfFinding": s(found.kind.value),
+            "foundAt": s(now),
+        }
+        return self._put_once(item)
+
+    def findings(
+        self, operator_id: str, run_id: str | None, limit: int, cursor: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        pk = keys.run_findings_pk(operator_id, run_id) if run_id else keys.recon_pk(operator_id)
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :f)",
+            "ExpressionAttributeValues": {":pk": s(pk), ":f": s("FINDING#")},
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if cursor:
+            query["ExclusiveStartKey"] = cursor
+        response = self.client.query(**query)
+        found = [json.loads(codec.text(item, "finding")) for item in response["Items"]]
+        return found, response.get("LastEvaluatedKey")
+
+    def mark_published(self, operator_id: str, entry_pk: str, entry_sk: str, now_epoch: int) -> bool:
+        item = {
+            **keys.outbox(operator_id, entry_pk, entry_sk),
+            "type": s("outbox"),
+            "ttl": n(now_epoch + OUTBOX_TTL_SECONDS),
+        }
+        return self._put_once(item)
+
+    def unmark_published(self, operator_id: str, entry_pk: str, entry_sk: str) -> None:
+        """Undo a marker whose event could not be sent, so the redelivered record sends it."""
+        self.client.delete_item(TableName=self.table, Key=keys.outbox(operator_id, entry_pk, entry_sk))
+
+    # -- runs ------------------------------------------------------------------------------------------
+
+    def put_run(self, operator_id: str, run_id: str, run: dict[str, Any]) -> None:
+        item = {
+            **keys.run(operator_id, run_id),
+            "type": s("run"),
+            "operatorId": s(operator_id),
+            "runId": s(run_id),
+            "run": s(json.dumps(run, sort_keys=True)),
+            "status": s(str(run["status"])),
+        }
+        self.client.put_item(TableName=self.table, Item=item)
+
+    def claim_run(self, operator_id: str, run_id: str) -> bool:
+        """pending -> running, once: a redelivered stream record must not run the same run twice."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=keys.run(operator_id, run_id),
+                UpdateExpression="SET #status = :running",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":running": s("running"), ":pending": s("pending")},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def get_run(self, operator_id: str, run_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(TableName=self.table, Key=keys.run(operator_id, run_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            return None
+        run: dict[str, Any] = json.loads(codec.text(item, "run"))
+        run["status"] = codec.text(item, "status") if run["status"] == "pending" else run["status"]
+        return run

@@ -15,6 +15,13 @@ from kassa_dev.embedded_dynamodb import EmbeddedDynamoDB
 DEMO_OPERATOR = "demo"
 DEFAULT_TABLE = "kassa-local"
 REGION = "us-east-1"
+# Local stand-ins for the template's bus and buckets (their names are the stack's in AWS).
+LOCAL_RESOURCES = {
+    "KASSA_EVENT_BUS": "kassa-local",
+    "KASSA_PROVIDER_REPORTS_BUCKET": "kassa-provider-reports",
+    "KASSA_RESULTS_BUCKET": "kassa-reconciliation-results",
+}
+RECONCILIATION_FUNCTION = "ReconciliationFunction"
 
 
 def use_local_aws(endpoint_url: str, table: str) -> None:
@@ -55,7 +62,45 @@ class LocalStack:
         self.dynamodb.start()
         use_local_aws(self.dynamodb.endpoint_url, self.table)
         template.create_table(self.client("dynamodb"), self.table)
+        self._create_reconciliation_resources()
         return self
+
+    def _create_reconciliation_resources(self) -> None:
+        from kassa.settings import settings
+
+        os.environ.update(LOCAL_RESOURCES)
+        settings.cache_clear()
+        s3 = self.client("s3")
+        for bucket in (LOCAL_RESOURCES["KASSA_PROVIDER_REPORTS_BUCKET"], LOCAL_RESOURCES["KASSA_RESULTS_BUCKET"]):
+            s3.create_bucket(Bucket=bucket)
+        events = self.client("events")
+        if LOCAL_RESOURCES["KASSA_EVENT_BUS"] not in [b["Name"] for b in events.list_event_buses()["EventBuses"]]:
+            events.create_event_bus(Name=LOCAL_RESOURCES["KASSA_EVENT_BUS"])
+
+    def stream_pump(self, invoke: Any) -> Any:
+        """The table's stream driving the reconciliation function, as its event source mapping would."""
+        from kassa_dev.triggers import StreamPump
+
+        arn = self.client("dynamodb").describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
+        return StreamPump(self.client("dynamodbstreams"), arn, invoke, RECONCILIATION_FUNCTION)
+
+    def reports_pump(self, invoke: Any) -> Any:
+        """Uploads of provider reports triggering the reconciliation function, as S3 notifications would."""
+        from kassa_dev.triggers import BucketPump
+
+        return BucketPump(
+            self.client("s3"), LOCAL_RESOURCES["KASSA_PROVIDER_REPORTS_BUCKET"], invoke, RECONCILIATION_FUNCTION
+        )
+
+    def event_queue(self, name: str) -> str:
+        """An SQS queue receiving every Kassa event on the bus (for looking at what was published)."""
+        sqs, events = self.client("sqs"), self.client("events")
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        bus = LOCAL_RESOURCES["KASSA_EVENT_BUS"]
+        events.put_rule(Name=f"{name}-rule", EventBusName=bus, EventPattern='{"source": ["kassa.ledger"]}')
+        events.put_targets(Rule=f"{name}-rule", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+        return str(url)
 
     def stop(self) -> None:
         self.dynamodb.stop()

@@ -16,6 +16,25 @@ api_key="kassa_key_demo_sample_only")``), so ``authorizer-allow.json`` is allowe
 same operator and scopes the native events carry. A freshly created operator also means ``player-1``
 has no wallet yet, so the fixed events can run as one story, in ``SCENARIO`` order.
 
+The One Wallet events (``*-onewallet-*.json``) are what a game provider sends to the open routes
+``POST /onewallet/{method}?authToken=...`` (no Authorization header, no authorizer context: the adapter
+checks the token). They carry the sample One Wallet token ``kassa_ow_demo_sample_only``, which this module
+gives the same operator (``create_operator(..., onewallet_token="kassa_ow_demo_sample_only")``), so they
+play on ``player-1``'s wallet after the native part of the story. One Wallet answers HTTP 200 whatever
+happens, with ``status``, the request's ``uuid`` and, for balance and money methods, ``balance`` and
+``bonus`` as JSON numbers: their bodies are read with ``json.loads(body, parse_float=Decimal)`` and the
+balances compared exactly.
+
+Session ids are random, so a fixed file cannot know one. Files that need a live session carry the
+placeholder ``SID-FROM-SESSION-CREATE`` (``SID_PLACEHOLDER``): in a One Wallet body's ``"sid"``, and in
+``auth-session-delete.json``'s ``pathParameters.sid``, ``rawPath`` and ``requestContext.http.path`` (its
+``routeKey`` stays ``DELETE /v1/sessions/{sid}``). Before invoking such a step the test replaces the
+placeholder, wherever it occurs in the event, with the ``sid`` an earlier step answered (``Step.sid_from``:
+``auth-session-create.json`` or ``auth-onewallet-sid.json``) and recomputes ``content-length``. Run as they
+are, the placeholder is an unknown session (``check``, ``balance`` and ``debit`` answer ``INVALID_SID``,
+the delete 404).
+``events/README.md`` tells the same to whoever runs them by hand.
+
 Adding a file to ``events/`` without adding it to ``SCENARIO`` fails ``test_every_event_file_is_exercised``.
 """
 
@@ -49,8 +68,13 @@ EVENTS_DIR = REPO_ROOT / "events"
 
 SAMPLE_OPERATOR = "sample-events"
 SAMPLE_API_KEY = "kassa_key_demo_sample_only"
+SAMPLE_ONEWALLET_TOKEN = "kassa_ow_demo_sample_only"
 PLAYER = "player-1"
 PROBLEM_JSON = "application/problem+json"
+# Stands, in the fixed files, for a session id only known at run time (see the module docstring).
+SID_PLACEHOLDER = "SID-FROM-SESSION-CREATE"
+SESSION_CREATE = "auth-session-create.json"
+ONEWALLET_SID = "auth-onewallet-sid.json"
 
 
 # --------------------------------------------------------------------------- expectations
@@ -62,7 +86,9 @@ class Step:
 
     ``status`` is the HTTP status of the Lambda result, or None for the authorizer (whose simple
     response is not an HTTP result). ``fields`` maps a dotted path in the (JSON) body to its expected
-    value; a ``Decimal`` compares by value, so "100.000000" equals Decimal("100").
+    value; a ``Decimal`` compares by value, so "100.000000" equals Decimal("100"). In native bodies an
+    amount is a decimal string; in One Wallet bodies it is a JSON number (read as ``Decimal``).
+    ``sid_from`` names the earlier step whose answered ``sid`` replaces ``SID_PLACEHOLDER`` in the event.
     """
 
     file: str
@@ -71,10 +97,15 @@ class Step:
     headers: dict[str, str] = field(default_factory=dict)
     check: Callable[[Any, dict[str, Any]], None] | None = None  # (body, outcomes so far)
     label: str = ""
+    sid_from: str | None = None
 
     @property
     def key(self) -> str:
         return self.label or self.file
+
+    @property
+    def onewallet(self) -> bool:
+        return is_onewallet(self.file)
 
 
 def _transaction_ids_newest_first(body: Any, _: dict[str, Any]) -> None:
@@ -105,8 +136,52 @@ def _problem(code: str) -> dict[str, Any]:
     return {"code": code}
 
 
+def _answered_sid(outcomes: dict[str, Any], key: str) -> str:
+    answer = outcomes[key]
+    assert isinstance(answer, HttpResponse), f"{key} did not answer: {answer!r}"
+    sid = answer.json()["sid"]
+    assert isinstance(sid, str) and sid, answer.body
+    return sid
+
+
+def _a_new_session_of_an_hour(body: Any, _: dict[str, Any]) -> None:
+    assert body["sid"].startswith("kassa_sid_") and len(body["sid"]) >= len("kassa_sid_") + 22, body  # >= 128 bits
+    assert set(body) == {"sid", "playerId", "expiresAt"}, body
+    expires = calendar.timegm(time.strptime(body["expiresAt"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert abs(expires - (time.time() + 3600)) < 120, body["expiresAt"]
+
+
+def _no_body(body: Any, _: dict[str, Any]) -> None:
+    assert body is None, body
+
+
+def _echoes_the_launch_sid(body: Any, outcomes: dict[str, Any]) -> None:
+    assert body["sid"] == _answered_sid(outcomes, SESSION_CREATE)
+
+
+def _echoes_the_new_sid(body: Any, outcomes: dict[str, Any]) -> None:
+    assert body["sid"] == _answered_sid(outcomes, ONEWALLET_SID)
+
+
+def _a_new_session_id(body: Any, outcomes: dict[str, Any]) -> None:
+    assert body["sid"].startswith("kassa_sid_"), body
+    assert body["sid"] != _answered_sid(outcomes, SESSION_CREATE)
+
+
+def _tells_nothing_about_a_wallet(body: Any, _: dict[str, Any]) -> None:
+    assert "balance" not in body and "bonus" not in body, body
+
+
+def _five_movements_after_the_native_story(body: Any, outcomes: dict[str, Any]) -> None:
+    # debit, credit, debit, cancel, promo: the refused calls moved nothing.
+    before = outcomes["wallet-get.json#final"]
+    assert isinstance(before, HttpResponse), before
+    assert body["version"] == before.json()["version"] + 5, (before.json(), body)
+
+
 PROBLEM = {"content-type": PROBLEM_JSON}
 D = Decimal
+OW_BALANCE_90 = {"balance": D("90"), "bonus": D(0)}
 
 # The story the fixed events tell, in the order they run (balances after each step in comments).
 SCENARIO: list[Step] = [
@@ -254,6 +329,136 @@ SCENARIO: list[Step] = [
         label="transactions-deposit.json#replay",
     ),
     Step("wallet-get.json", 200, {"balance": D("90"), "status": "active"}, label="wallet-get.json#final"),
+    # ---- player sessions (native, AuthFunction): the operator opens one at game launch
+    Step(
+        SESSION_CREATE,
+        201,
+        {"playerId": PLAYER},
+        check=_a_new_session_of_an_hour,
+    ),
+    Step("auth-session-create-unknown-player.json", 404, _problem("wallet_not_found"), PROBLEM),
+    # ---- One Wallet (the provider's calls; open routes, HTTP 200 with a status). Balance 90.
+    # Every body carrying SID-FROM-SESSION-CREATE gets the sid auth-session-create answered.
+    Step(
+        "auth-onewallet-check.json",
+        200,
+        {"status": "OK"},
+        check=_echoes_the_launch_sid,
+        sid_from=SESSION_CREATE,
+    ),
+    # a session id Kassa never issued; the user is known, so the balance comes along
+    Step("auth-onewallet-check-invalid-sid.json", 200, {"status": "INVALID_SID", **OW_BALANCE_90}),
+    Step("wallet-onewallet-balance.json", 200, {"status": "OK", **OW_BALANCE_90}, sid_from=SESSION_CREATE),
+    Step(
+        "wallet-onewallet-balance-bad-token.json",
+        200,
+        {"status": "INVALID_TOKEN_ID"},
+        check=_tells_nothing_about_a_wallet,
+        sid_from=SESSION_CREATE,
+    ),
+    Step(
+        "wallet-onewallet-balance-wrong-currency.json",
+        200,
+        {"status": "INVALID_PARAMETER", **OW_BALANCE_90},
+        sid_from=SESSION_CREATE,
+    ),
+    # 79.5: a bet (debit) of 10.5 on round ow-round-1
+    Step(
+        "wallet-onewallet-debit.json",
+        200,
+        {"status": "OK", "balance": D("79.5"), "bonus": D(0)},
+        sid_from=SESSION_CREATE,
+    ),
+    # the provider's retry of that debit: already there, nothing moves (counts as success)
+    Step(
+        "wallet-onewallet-debit-duplicate.json",
+        200,
+        {"status": "BET_ALREADY_EXIST", "balance": D("79.5"), "bonus": D(0)},
+        sid_from=SESSION_CREATE,
+    ),
+    Step(
+        "wallet-onewallet-debit-insufficient-funds.json",
+        200,
+        {"status": "INSUFFICIENT_FUNDS", "balance": D("79.5"), "bonus": D(0)},
+        sid_from=SESSION_CREATE,
+    ),
+    # the body is cut off: no uuid can be read (it is echoed as null), no user is known
+    Step(
+        "wallet-onewallet-debit-malformed.json",
+        200,
+        {"status": "INVALID_PARAMETER", "uuid": None},
+        check=_tells_nothing_about_a_wallet,
+        sid_from=SESSION_CREATE,
+    ),
+    # 104.5: the win (credit) of 25 settles ow-round-1
+    Step(
+        "wallet-onewallet-credit.json",
+        200,
+        {"status": "OK", "balance": D("104.5"), "bonus": D(0)},
+        sid_from=SESSION_CREATE,
+    ),
+    Step(
+        "wallet-onewallet-credit-unknown-bet.json",
+        200,
+        {"status": "BET_DOES_NOT_EXIST", "balance": D("104.5"), "bonus": D(0)},
+        sid_from=SESSION_CREATE,
+    ),
+    # 99.5: a second bet (ow-round-3), which the cancel then refunds
+    Step(
+        "wallet-onewallet-debit-cancelled.json",
+        200,
+        {"status": "OK", "balance": D("99.5"), "bonus": D(0)},
+        sid_from=SESSION_CREATE,
+    ),
+    # 104.5: the cancel reuses the debit's own id and refId (a different action, not a duplicate)
+    Step(
+        "wallet-onewallet-cancel.json",
+        200,
+        {"status": "OK", "balance": D("104.5"), "bonus": D(0)},
+        sid_from=SESSION_CREATE,
+    ),
+    # 106.845678: promo money goes to cash (the operator's default policy), exact to 6 decimals
+    Step(
+        "wallet-onewallet-promo-payout.json",
+        200,
+        {"status": "OK", "balance": D("106.845678"), "bonus": D(0)},
+        sid_from=SESSION_CREATE,
+    ),
+    # ---- the operator ends the session; the provider can no longer use it
+    Step("auth-session-delete.json", 204, check=_no_body, sid_from=SESSION_CREATE),
+    Step("auth-session-delete-unknown.json", 404, _problem("session_not_found"), PROBLEM),
+    Step(
+        "wallet-onewallet-balance.json",
+        200,
+        {"status": "INVALID_SID", "balance": D("106.845678"), "bonus": D(0)},
+        sid_from=SESSION_CREATE,
+        label="wallet-onewallet-balance.json#ended-session",
+    ),
+    # ---- the provider asks One Wallet for a new session of the player, and plays on with it
+    Step(ONEWALLET_SID, 200, {"status": "OK"}, check=_a_new_session_id),
+    Step(
+        "auth-onewallet-check.json",
+        200,
+        {"status": "OK"},
+        check=_echoes_the_new_sid,
+        sid_from=ONEWALLET_SID,
+        label="auth-onewallet-check.json#new-sid",
+    ),
+    Step(
+        "wallet-onewallet-balance.json",
+        200,
+        {"status": "OK", "balance": D("106.845678"), "bonus": D(0)},
+        sid_from=ONEWALLET_SID,
+        label="wallet-onewallet-balance.json#new-sid",
+    ),
+    # the native API sees the same wallet
+    Step(
+        "wallet-get.json",
+        200,
+        {"playerId": PLAYER, "balance": D("106.845678"), "bonus": D(0), "status": "active"},
+        check=_five_movements_after_the_native_story,
+        label="wallet-get.json#after-onewallet",
+    ),
 ]
 
 
@@ -270,6 +475,34 @@ def prefix_of(name: str) -> str:
     return name.split("-", 1)[0]
 
 
+def is_onewallet(name: str) -> bool:
+    return name.split("-")[1:2] == ["onewallet"]
+
+
+def with_sid(event: dict[str, Any], sid: str) -> dict[str, Any]:
+    """The event with every ``SID_PLACEHOLDER`` replaced by ``sid`` (body, path parameter, rawPath,
+    requestContext.http.path; never the routeKey, which names the route's ``{sid}``), and the body's
+    ``content-length`` recomputed."""
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", sid), sid  # nothing that needs escaping in JSON or a path
+    assert SID_PLACEHOLDER not in event["routeKey"]
+    replaced: dict[str, Any] = json.loads(json.dumps(event).replace(SID_PLACEHOLDER, sid))
+    if "body" in replaced:
+        replaced["headers"]["content-length"] = str(len(replaced["body"].encode()))
+    return replaced
+
+
+def onewallet_request(event: dict[str, Any]) -> Any:
+    """The body a One Wallet event carries, as the adapter reads it; None when it is not JSON."""
+    try:
+        return json.loads(event.get("body") or "", parse_float=Decimal)
+    except ValueError:
+        return None
+
+
+def onewallet_method(event: dict[str, Any]) -> str:
+    return str(event["routeKey"]).rsplit("/", 1)[-1]
+
+
 def dig(body: Any, dotted: str) -> Any:
     value = body
     for part in dotted.split("."):
@@ -279,7 +512,7 @@ def dig(body: Any, dotted: str) -> Any:
 
 
 def event_files() -> list[str]:
-    return sorted(path.name for path in EVENTS_DIR.iterdir() if path.is_file())
+    return sorted(path.name for path in EVENTS_DIR.iterdir() if path.is_file() and path.suffix == ".json")
 
 
 @pytest.fixture(scope="module")
@@ -299,11 +532,16 @@ def outcomes(stack: LocalStack, runner: FunctionRunner) -> dict[str, Any]:
     raised) is kept under the step's key, so that each file is reported by its own test.
     """
     # Raises OperatorExists if the operator is already there: the story needs a fresh tenant.
-    operators.create_operator(AccessStore(), SAMPLE_OPERATOR, api_key=SAMPLE_API_KEY)
+    operators.create_operator(
+        AccessStore(), SAMPLE_OPERATOR, api_key=SAMPLE_API_KEY, onewallet_token=SAMPLE_ONEWALLET_TOKEN
+    )
     results: dict[str, Any] = {}
     for step in SCENARIO:
         try:
-            result = runner.invoke(function_for(runner, step.file), load_event(step.file))
+            event = load_event(step.file)
+            if step.sid_from is not None:
+                event = with_sid(event, _answered_sid(results, step.sid_from))
+            result = runner.invoke(function_for(runner, step.file), event)
             results[step.key] = result if step.status is None else lambda_result_to_http(result)
         except Exception as error:  # reported by the step's own test
             results[step.key] = error
@@ -318,6 +556,29 @@ def test_every_event_file_is_exercised() -> None:
     in_scenario = {step.file for step in SCENARIO}
     assert on_disk - in_scenario == set(), "event files no test runs: add them to SCENARIO"
     assert in_scenario - on_disk == set(), "SCENARIO names files that are not in events/"
+
+
+def test_events_holds_only_events_and_their_readme() -> None:
+    others = {path.name for path in EVENTS_DIR.iterdir()} - set(event_files())
+    assert others == {"README.md"}, others
+    readme = (EVENTS_DIR / "README.md").read_text(encoding="utf-8")
+    assert SID_PLACEHOLDER in readme and SAMPLE_ONEWALLET_TOKEN in readme
+    missing = [step.file for step in SCENARIO if step.file not in readme]
+    assert missing == [], f"events/README.md does not tell the story of {missing}"
+
+
+def test_step_keys_are_unique() -> None:
+    keys = [step.key for step in SCENARIO]
+    assert len(keys) == len(set(keys)), sorted(key for key in keys if keys.count(key) > 1)
+
+
+@pytest.mark.parametrize("step", SCENARIO, ids=[step.key for step in SCENARIO])
+def test_a_step_substitutes_the_sid_exactly_when_its_file_has_the_placeholder(step: Step) -> None:
+    carries = SID_PLACEHOLDER in json.dumps(load_event(step.file))
+    assert carries == (step.sid_from is not None), f"{step.key}: placeholder {carries}, sid_from {step.sid_from}"
+    if step.sid_from is not None:
+        earlier = [other.key for other in SCENARIO[: SCENARIO.index(step)]]
+        assert step.sid_from in earlier, f"{step.key} takes its sid from a step that has not run yet"
 
 
 @pytest.mark.parametrize("name", event_files())
@@ -336,24 +597,60 @@ def test_event_runs_through_its_handler(step: Step, outcomes: dict[str, Any]) ->
     outcome = outcomes[step.key]
     if isinstance(outcome, Exception):
         raise outcome
+    body: Any
     if step.status is None:  # the authorizer: a simple response
         assert isinstance(outcome, dict), outcome
         body = outcome
     else:
         assert isinstance(outcome, HttpResponse)
         assert outcome.status == step.status, outcome.body
+        if step.onewallet:
+            assert outcome.headers.get("content-type") == "application/json", outcome.headers
         for name, value in step.headers.items():
             assert outcome.headers.get(name) == value, (name, outcome.headers)
-        body = outcome.json()
+        if step.onewallet:  # balances are JSON numbers: read them exactly
+            body = json.loads(outcome.body, parse_float=Decimal)
+            _check_onewallet_reply(step, body)
+        else:
+            body = outcome.json() if outcome.body else None
     for path, expected in step.fields.items():
         actual = dig(body, path)
-        if isinstance(expected, Decimal):
+        if isinstance(expected, Decimal) and step.onewallet:
+            assert type(actual) in (int, Decimal), f"{path}: One Wallet amounts are JSON numbers, got {actual!r}"
+            assert Decimal(actual) == expected, f"{path}: {actual!r} != {expected}"
+        elif isinstance(expected, Decimal):
             assert isinstance(actual, str), f"{path}: amounts are decimal strings, got {actual!r}"
             assert Decimal(actual) == expected, f"{path}: {actual!r} != {expected}"
         else:
             assert actual == expected, f"{path}: {actual!r} != {expected!r}"
     if step.check is not None:
         step.check(body, outcomes)
+
+
+ONEWALLET_OK_KEYS = {
+    "check": {"status", "sid", "uuid"},
+    "sid": {"status", "sid", "uuid"},
+    **{method: {"status", "balance", "bonus", "uuid"} for method in ("balance", "debit", "credit", "cancel")},
+    "promo_payout": {"status", "balance", "bonus", "uuid"},
+}
+
+
+def _check_onewallet_reply(step: Step, body: Any) -> None:
+    """What every One Wallet answer shares (ONEWALLET.md, Transport and Statuses)."""
+    event = load_event(step.file)
+    method = onewallet_method(event)
+    assert isinstance(body, dict) and isinstance(body.get("status"), str), body
+    request = onewallet_request(event)
+    sent_uuid = request.get("uuid") if isinstance(request, dict) else None
+    assert "uuid" in body and body["uuid"] == sent_uuid, f"the request's uuid {sent_uuid!r} is echoed: {body}"
+    if body["status"] == "OK":
+        assert set(body) == ONEWALLET_OK_KEYS[method], body
+    else:
+        # a refusal: the status, the uuid, and the balances where the user is known
+        assert set(body) in ({"status", "uuid"}, {"status", "uuid", "balance", "bonus"}), body
+    for name in ("balance", "bonus"):
+        if name in body:
+            assert type(body[name]) in (int, Decimal), f"{name} is a JSON number: {body}"
 
 
 def test_allowed_authorizer_context_is_what_the_native_events_carry(outcomes: dict[str, Any]) -> None:
@@ -498,6 +795,77 @@ def test_http_event_has_the_payload_2_0_shape_of_its_route(name: str, runner: Fu
     else:
         assert "content-length" not in event["headers"]
 
+    assert route.path.startswith("/onewallet/") == is_onewallet(name), f"{name}: One Wallet files name its routes"
+    if is_onewallet(name):
+        _check_onewallet_shape(name, event, route)
+
+
+ONEWALLET_METHODS = {"check", "sid", "balance", "debit", "credit", "cancel", "promo_payout"}
+# ONEWALLET.md, Requests: the fields each method's body carries besides sid, userId and uuid.
+ONEWALLET_FIELDS = {
+    "check": {"channel"},
+    "sid": {"channel"},
+    "balance": {"currency", "game"},
+    **{method: {"currency", "game", "transaction"} for method in ("debit", "credit", "cancel")},
+    "promo_payout": {"currency", "game", "promoTransaction"},
+}
+
+
+def _is_json_number(value: Any) -> bool:
+    return type(value) in (int, Decimal)
+
+
+def _check_onewallet_shape(name: str, event: dict[str, Any], route: template.HttpRoute) -> None:
+    """A provider's call: open at the gateway, the token only in the query string, a JSON body."""
+    method = onewallet_method(event)
+    assert method in ONEWALLET_METHODS and route.path == f"/onewallet/{method}", name
+    assert route.method == "POST" and not route.authorized, f"{name}: {route} must be open at the gateway"
+    # No credential but the token: no Authorization header, no authorizer context (checked above too).
+    assert "authorization" not in event["headers"], f"{name}: One Wallet sends no Authorization header"
+    assert "authorizer" not in event["requestContext"] and "authentication" not in event["requestContext"]
+    # The token: exactly one authToken, in the query string and nowhere else.
+    token = event["queryStringParameters"].get("authToken")
+    assert event["queryStringParameters"] == {"authToken": token}, f"{name}: {event['queryStringParameters']}"
+    assert event["rawQueryString"] == f"authToken={token}", name
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", token), f"{name}: a token needs no URL encoding"
+    if name.endswith("-bad-token.json"):
+        assert token != SAMPLE_ONEWALLET_TOKEN, f"{name}: a bad-token event carries another token"
+    else:
+        assert token == SAMPLE_ONEWALLET_TOKEN, f"{name}: the sample operator's token"
+    elsewhere = {key: value for key, value in event.items() if key not in ("rawQueryString", "queryStringParameters")}
+    assert token not in json.dumps(elsewhere), f"{name}: the token appears outside the query string"
+
+    assert "body" in event, f"{name}: every One Wallet call has a body"
+    request = onewallet_request(event)
+    if name.endswith("-malformed.json"):
+        assert request is None, f"{name}: a malformed body must not parse as JSON"
+        return
+    assert isinstance(request, dict), f"{name}: the body is a JSON object"
+    assert {"sid", "userId", "uuid"} | ONEWALLET_FIELDS[method] <= set(request), f"{name}: {sorted(request)}"
+    assert all(isinstance(request[key], str) for key in ("sid", "userId", "uuid")), name
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", request["uuid"])
+    if method == "sid":
+        assert request["sid"] == "", f"{name}: the sid method's sid is empty"
+    if "currency" in request:
+        assert re.fullmatch(r"[A-Z]{3}", request["currency"]), name
+    if request.get("game") is not None:
+        assert {"id", "type", "details"} <= set(request["game"]), name
+    for key in ("transaction", "promoTransaction"):
+        if key in request:
+            money = request[key]
+            assert {"id", "amount"} | ({"refId"} if key == "transaction" else {"type"}) <= set(money), name
+            assert _is_json_number(money["amount"]), f"{name}: {key}.amount is a JSON number, not {money['amount']!r}"
+
+
+def test_onewallet_uuids_are_new_on_every_call() -> None:
+    """uuid is a trace id, new on every call and retry (ONEWALLET.md): no two files share one."""
+    uuids = [
+        request["uuid"]
+        for name in event_files()
+        if is_onewallet(name) and isinstance(request := onewallet_request(load_event(name)), dict)
+    ]
+    assert uuids and len(uuids) == len(set(uuids)), uuids
+
 
 @pytest.mark.parametrize("name", AUTHORIZER_EVENTS)
 def test_authorizer_event_has_the_payload_2_0_request_shape(name: str, runner: FunctionRunner) -> None:
@@ -549,3 +917,35 @@ def test_kassa_invoke_runs_the_health_event_on_its_own_embedded_dynamodb() -> No
     result = json.loads(completed.stdout)  # stdout is the Lambda result and nothing else
     assert result["statusCode"] == 200
     assert json.loads(result["body"]) == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("demo_token", "status"),
+    [(SAMPLE_ONEWALLET_TOKEN, "INVALID_SID"), (None, "INVALID_TOKEN_ID")],
+    ids=["demo-operator-has-the-token", "token-of-nobody"],
+)
+def test_kassa_invoke_runs_a_onewallet_event_alone(demo_token: str | None, status: str) -> None:
+    """What events/README.md says a One Wallet file does when run alone on a throwaway DynamoDB: with
+    KASSA_DEMO_ONEWALLET_TOKEN set to the files' token it reaches the ``demo`` operator, which has no
+    session for player-1 (the placeholder sid is unknown anyway); without it the token is nobody's."""
+    env = dict(os.environ)
+    env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    env.pop("AWS_ENDPOINT_URL", None)
+    env.pop("KASSA_DEMO_ONEWALLET_TOKEN", None)
+    env["POWERTOOLS_METRICS_DISABLED"] = "true"
+    if demo_token is not None:
+        env["KASSA_DEMO_ONEWALLET_TOKEN"] = demo_token
+    name = "wallet-onewallet-balance.json"
+    completed = subprocess.run(
+        [_kassa_executable(), "invoke", "wallet", "-e", str(EVENTS_DIR / name)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"]) == {"status": status, "uuid": onewallet_request(load_event(name))["uuid"]}

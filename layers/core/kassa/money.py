@@ -71,6 +71,8 @@ def format_units(units: int, scale: int) -> str:
 def canonical(amount: Decimal) -> str:
     """One spelling per value ("10", "10.0", "10.00" and "1E+1" agree), exact however many digits:
     used to compare request payloads."""
+    if not amount.is_finite():
+        return str(amount)  # "NaN", "Infinity": a payload of its own, never mistaken for a number
     sign, digits, exponent = _significant(amount)
     text = str(digits)
     if exponent >= 0:

@@ -29,6 +29,8 @@ def entry_digest(
     version: int,
     bet_id: str | None,
     created_at: str,
+    reason: str | None,
+    correlation_id: str,
 ) -> str:
     fields = (
         previous_hash,
@@ -43,6 +45,8 @@ def entry_digest(
         str(version),
         bet_id or "",
         created_at,
+        reason or "",
+        correlation_id,
     )
     # A JSON array is an unambiguous encoding: no field value can forge a boundary between fields.
     return hashlib.sha256(json.dumps(fields, ensure_ascii=True).encode()).hexdigest()
@@ -63,4 +67,6 @@ def recompute(operator_id: str, player_id: str, entry: Entry) -> str:
         version=entry.version,
         bet_id=entry.bet_id,
         created_at=entry.created_at,
+        reason=entry.reason,
+        correlation_id=entry.correlation_id,
     )

@@ -227,6 +227,8 @@ def _apply(wallet: Wallet, request: MovementRequest, delta: int, now: str, bet: 
         version=version,
         bet_id=request.bet_id,
         created_at=now,
+        reason=request.reason,
+        correlation_id=request.correlation_id,
     )
     new_wallet = replace(
         wallet, balance=balance_after, bonus=bonus_after, version=version, last_hash=digest, updated_at=now

@@ -4,6 +4,7 @@
     kassa invoke FUNCTION -e events/x.json       run one handler on one event, like `sam local invoke`
     kassa operators create OPERATOR_ID [--scopes ...] [--json]
     kassa operators rotate-token OPERATOR_ID [--json]
+    kassa reconcile audit OPERATOR_ID | kassa reconcile report OPERATOR_ID S3_KEY
 
 ``operators`` works against whatever DynamoDB the environment names (AWS_ENDPOINT_URL_DYNAMODB and
 KASSA_TABLE locally; in AWS, the credentials' IAM permissions decide).
@@ -42,18 +43,44 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("operator_id")
     rotate.add_argument("--json", action="store_true", help="print JSON")
 
+    reconcile = commands.add_parser("reconcile", help="run a reconciliation now").add_subparsers(
+        dest="kind", required=True
+    )
+    audit = reconcile.add_parser("audit", help="full audit of an operator's wallets")
+    audit.add_argument("operator_id")
+    report = reconcile.add_parser("report", help="match a provider report (S3 key) against the ledger")
+    report.add_argument("operator_id")
+    report.add_argument("s3_key", help="key in the provider reports bucket, under OPERATOR_ID/")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve()
     if args.command == "invoke":
         return invoke_once(args.function, args.event)
+    if args.command == "reconcile":
+        return reconcile_now(args.kind, args.operator_id, getattr(args, "s3_key", None))
     return manage_operators(args)
+
+
+def reconcile_now(kind: str, operator_id: str, s3_key: str | None) -> int:
+    """Against the configured stack (AWS_ENDPOINT_URL_DYNAMODB / KASSA_TABLE / buckets, or AWS)."""
+    from kassa import errors
+    from kassa.reconcile import runs
+
+    try:
+        run = runs.run_now(operator_id, kind, s3_key)
+    except errors.KassaError as error:
+        print(f"kassa: {error.detail}", file=sys.stderr)
+        return 2
+    print(json.dumps(run, indent=2))
+    return 0 if run and run["status"] == "completed" else 1
 
 
 def serve() -> int:
     from kassa_dev.gateway import LocalGateway
     from kassa_dev.http_server import make_server, serve_in_thread
-    from kassa_dev.stack import LocalStack
+    from kassa_dev.stack import RECONCILIATION_FUNCTION, LocalStack
+    from kassa_dev.triggers import every, run_forever
     from kassa_dev.workers import WorkerPool
 
     port = int(os.environ.get("KASSA_PORT") or DEFAULT_PORT)
@@ -65,6 +92,17 @@ def serve() -> int:
     pool = WorkerPool().start()
     server = make_server(LocalGateway(pool), port=port)
     serve_in_thread(server)
+    stopped = threading.Event()
+    # As Lambda's event sources would: the table's stream, report uploads and the hourly audit.
+    audit_all = {"kassa": "audit"}
+    run_forever(
+        [
+            stack.stream_pump(pool.invoke).pump_once,
+            stack.reports_pump(pool.invoke).pump_once,
+            every(3600, lambda: pool.invoke(RECONCILIATION_FUNCTION, audit_all)),
+        ],
+        stopped,
+    )
     base = f"http://127.0.0.1:{port}"
     print(f"Kassa is serving {base}  (embedded DynamoDB: {stack.dynamodb.endpoint_url}, table {stack.table})")
     if not os.environ.get("KASSA_DEMO_API_KEY"):
@@ -77,7 +115,6 @@ def serve() -> int:
     )
     print(f"  other shells: export AWS_ENDPOINT_URL_DYNAMODB={stack.dynamodb.endpoint_url} KASSA_TABLE={stack.table}")
     print("Ctrl-C stops everything.", flush=True)
-    stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()

@@ -15,6 +15,8 @@ MAX_BODY = 10 * 1024 * 1024
 def make_server(gateway: LocalGateway, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as providers use it
+        # Headers and body go out as separate writes; with Nagle on, the body waits ~40 ms for an ACK.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("content-length") or 0)
@@ -40,7 +42,10 @@ def make_server(gateway: LocalGateway, host: str = "127.0.0.1", port: int = 3000
             # Silent: the request line carries One Wallet's authToken in its query string.
             return
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # bursts of new connections (the default backlog of 5 resets them)
+
+    server = Server((host, port), Handler)
     server.daemon_threads = True
     return server
 

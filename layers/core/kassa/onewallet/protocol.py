@@ -147,7 +147,18 @@ class OneWallet:
         return reply(statuses.OK, request.uuid, self._live_wallet(operator_id, token, request))
 
     def sid(self, operator_id: str, token: str, request: SidRequest, _: str) -> Reply:
-        tokens.verify_now(self.access, operator_id, token)
+        token_item, wallet_item = self.ledger.get_together(
+            [keys.onewallet_token(operator_id), keys.wallet(operator_id, request.userId)]
+        )
+        tokens.verify(token_item, token)
+        if wallet_item is None:
+            raise errors.WalletNotFound()
+        wallet = codec.wallet_from_item(wallet_item)
+        try:
+            _same_currency(request, wallet)
+        except errors.KassaError as error:
+            error.wallet = wallet
+            raise
         opened = sessions.open_session(self.sessions, operator_id, request.userId)
         return reply(statuses.OK, request.uuid, sid=opened.sid)
 
@@ -171,7 +182,10 @@ class OneWallet:
 
         def admit(state: MovementState, also: list[codec.Item | None], decided: MovementRequest) -> MovementRequest:
             tokens.verify(also[0], token)
-            if sid_hash is not None:
+            # A duplicate is a duplicate before anything else (rules 3 and 13): a provider retrying a
+            # debit that was taken must hear BET_ALREADY_EXIST, even if the session ended meanwhile.
+            duplicate = state.existing is not None or state.bet is not None
+            if sid_hash is not None and not duplicate:
                 require_live(
                     session_from_item(also[1], sid_hash),
                     state.wallet.current_session if state.wallet else None,

@@ -21,7 +21,10 @@ money_router = Router()
 def _answer(router: Router, method: str) -> Response[str]:
     event = router.current_event
     token = (event.query_string_parameters or {}).get("authToken")
-    body = event.decoded_body if event.is_base64_encoded else event.body
+    try:
+        body = event.decoded_body if event.is_base64_encoded else event.body
+    except UnicodeDecodeError:
+        body = None  # not text: answered INVALID_PARAMETER like any unreadable body
     outcome = OneWallet().handle(method, token, body, correlation_id(event.raw_event))
     return Response(status_code=200, content_type="application/json", body=jsonio.dumps(outcome))
 

@@ -1,6 +1,6 @@
 """The process's AWS clients, each built on first use (a client costs ~200 ms of a cold start).
 
-boto3 reads ``AWS_ENDPOINT_URL_DYNAMODB`` itself, which is how local runs reach the embedded DynamoDB.
+botocore reads ``AWS_ENDPOINT_URL_DYNAMODB`` itself, which is how local runs reach the embedded DynamoDB.
 Timeouts are short because a One Wallet provider gives us ~700 ms per call; botocore's standard retry
 mode handles throttling, and ambiguous failures are resolved by re-reading (see ``kassa.ledger``).
 """
@@ -14,7 +14,9 @@ from typing import Any
 @cache
 def aws(service: str) -> Any:
     """One client per AWS service for the process (DynamoDB; EventBridge and S3 for reconciliation)."""
-    import boto3
+    # botocore directly, not boto3: boto3's import brings s3transfer and its resource layer, ~90 ms of
+    # cold start for nothing Kassa uses. botocore honours AWS_ENDPOINT_URL_<SERVICE> the same way.
+    import botocore.session
     from botocore.config import Config
 
     config = Config(
@@ -24,7 +26,7 @@ def aws(service: str) -> Any:
         tcp_keepalive=True,
         max_pool_connections=50,
     )
-    return boto3.session.Session().client(service, config=config)
+    return botocore.session.get_session().create_client(service, config=config)
 
 
 def dynamodb() -> Any:

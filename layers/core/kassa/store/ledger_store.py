@@ -21,7 +21,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from kassa import errors
 from kassa.clock import now_iso
@@ -154,6 +155,10 @@ class LedgerStore:
             if _code(error) in RETRYABLE_CODES:
                 raise WriteConflict(_code(error)) from error
             raise
+        except (BotoConnectionError, HTTPClientError) as error:
+            # Ambiguous: the write may have committed and only its answer been lost. Reading again
+            # decides: the entry is there (a replay answers it) or it is not (decide anew).
+            raise WriteConflict(type(error).__name__) from error
 
     def _wallet_update(self, wallet: Wallet, read_version: int) -> dict[str, Any]:
         return {

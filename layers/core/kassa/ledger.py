@@ -51,7 +51,7 @@ def move_money(
     admit: Admission | None = None,
 ) -> MovementResult:
     """Apply one movement exactly once, or raise the domain error that decides it."""
-    attempts = settings().max_attempts
+    attempts = max(1, settings().max_attempts)
     for attempt in range(attempts):
         state, also = store.load(operator_id, player_id, request, also_read)
         try:
@@ -82,7 +82,8 @@ def move_money(
         _count(decision)
         return MovementResult(decision.entry, decision.wallet, replayed=False)
     metrics.add_metric(name="MovementsGivenUp", unit="Count", value=1)
-    raise errors.TemporarilyUnavailable("the wallet is busy; nothing was committed, retry")
+    busy = errors.TemporarilyUnavailable("the wallet is busy; nothing was committed, retry")
+    raise _with_wallet(busy, state.wallet)
 
 
 def _replayed(replay: Replay) -> MovementResult:

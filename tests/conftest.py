@@ -113,3 +113,24 @@ def base_url(pooled_gateway: LocalGateway) -> Iterator[str]:
     serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+class RequestCounter:
+    """DynamoDB requests on the wire, by operation name, from Kassa's own client in this process."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+
+
+@pytest.fixture
+def counted() -> Iterator[RequestCounter]:
+    from kassa.store.client import dynamodb
+
+    counter = RequestCounter()
+    events = dynamodb().meta.events
+    events.register("before-call.dynamodb.*", counter)
+    yield counter
+    events.unregister("before-call.dynamodb.*", counter)

@@ -4,31 +4,10 @@ a movement costs 2 (one consistent read, one transaction), a replay 1, a balance
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from kassa.store.client import dynamodb
 from kassa_dev.gateway import LocalGateway, lambda_result_to_http, payload_v2_event
-from tests.conftest import Api
-
-
-class RequestCounter:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def __call__(self, model: Any, **_: Any) -> None:
-        self.calls.append(model.name)
-
-
-@pytest.fixture
-def counted() -> Iterator[RequestCounter]:
-    counter = RequestCounter()
-    events = dynamodb().meta.events
-    events.register("before-call.dynamodb.*", counter)
-    yield counter
-    events.unregister("before-call.dynamodb.*", counter)
+from tests.conftest import Api, RequestCounter
 
 
 def call_function(gateway: LocalGateway, method: str, path: str, body: Any, operator: str = "demo") -> Any:

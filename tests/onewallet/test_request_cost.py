@@ -12,30 +12,12 @@ so each test first makes one warming call with the token; a test below shows wha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from kassa.store.client import dynamodb
+from tests.conftest import RequestCounter
 from tests.onewallet.conftest import InProcessOneWallet, expect
-
-
-class RequestCounter:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def __call__(self, model: Any, **_: Any) -> None:
-        self.calls.append(model.name)
-
-
-@pytest.fixture
-def counted() -> Iterator[RequestCounter]:
-    counter = RequestCounter()
-    events = dynamodb().meta.events
-    events.register("before-call.dynamodb.*", counter)
-    yield counter
-    events.unregister("before-call.dynamodb.*", counter)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from kassa.domain.hashchain import entry_digest
+from kassa.domain.hashchain import recompute
 from kassa.domain.model import GENESIS_HASH, Action, Balance, Bet, BetState, Entry, Wallet, WalletStatus
 from kassa.domain.movements import MovementRequest
 
@@ -58,22 +58,7 @@ def bet_in(state: BetState, bet_id: str = "bet-1", amount: str = "5", tx: str = 
 
 
 def recomputed_hash(owner: Wallet, entry: Entry, previous_hash: str) -> str:
-    return entry_digest(
-        previous_hash,
-        operator_id=owner.operator_id,
-        player_id=owner.player_id,
-        transaction_id=entry.transaction_id,
-        action=entry.action.value,
-        amount=entry.amount,
-        balance=entry.balance.value,
-        balance_before=entry.balance_before,
-        balance_after=entry.balance_after,
-        version=entry.version,
-        bet_id=entry.bet_id,
-        created_at=entry.created_at,
-        reason=entry.reason,
-        correlation_id=entry.correlation_id,
-    )
+    return recompute(owner.operator_id, owner.player_id, replace(entry, previous_hash=previous_hash))
 
 
 def verify_chain(owner: Wallet, applied: list[Entry]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -112,15 +113,15 @@ def wallet_out(wallet: Wallet) -> WalletOut:
 
 def wallet_after(entry: Entry, wallet: Wallet) -> WalletOut:
     """The wallet as ``entry`` left it: a replay answers with the very body of the original."""
-    return WalletOut(
-        playerId=wallet.player_id,
-        currency=wallet.currency,
-        balance=format_units(entry.wallet_balance, wallet.scale),
-        bonus=format_units(entry.wallet_bonus, wallet.scale),
-        status=entry.wallet_status.value,
+    then = replace(
+        wallet,
+        balance=entry.wallet_balance,
+        bonus=entry.wallet_bonus,
+        status=entry.wallet_status,
         version=entry.version,
-        updatedAt=entry.created_at,
+        updated_at=entry.created_at,
     )
+    return wallet_out(then)
 
 
 def transaction_out(entry: Entry, wallet: Wallet) -> TransactionOut:

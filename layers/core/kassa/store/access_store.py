@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from kassa import errors
 from kassa.clock import now_iso
-from kassa.settings import settings
 from kassa.store import codec, keys
-from kassa.store.client import dynamodb
+from kassa.store.client import TableStore
 from kassa.store.codec import s
 
 API_KEY = "apikey"
@@ -23,17 +20,7 @@ class OperatorExists(errors.KassaError):
     code = "operator_exists"
 
 
-class AccessStore:
-    def __init__(self, client: Any = None, table: str | None = None) -> None:
-        self._client = client
-        self.table = table or settings().table_name
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb()
-        return self._client
-
+class AccessStore(TableStore):
     def create_operator(
         self,
         operator_id: str,

@@ -31,3 +31,20 @@ def aws(service: str) -> Any:
 
 def dynamodb() -> Any:
     return aws("dynamodb")
+
+
+class TableStore:
+    """What every storage class shares: the table's name and the client, built on first use (tests
+    may pass their own)."""
+
+    def __init__(self, client: Any = None, table: str | None = None) -> None:
+        from kassa.settings import settings
+
+        self._client = client
+        self.table = table or settings().table_name
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamodb()
+        return self._client

@@ -28,9 +28,8 @@ from kassa import errors
 from kassa.clock import now_iso
 from kassa.domain.model import Entry, Wallet, WalletStatus
 from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection
-from kassa.settings import settings
 from kassa.store import codec, keys
-from kassa.store.client import dynamodb
+from kassa.store.client import TableStore
 from kassa.store.codec import n, s
 
 # Errors after which nothing was committed and trying again is right.
@@ -52,17 +51,7 @@ class WriteConflict(Exception):
     """The transaction did not commit because state changed or DynamoDB refused it for now."""
 
 
-class LedgerStore:
-    def __init__(self, client: Any = None, table: str | None = None) -> None:
-        self._client = client
-        self.table = table or settings().table_name
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb()
-        return self._client
-
+class LedgerStore(TableStore):
     # -- wallets -------------------------------------------------------------------------------------
 
     def create_wallet(self, wallet: Wallet) -> None:

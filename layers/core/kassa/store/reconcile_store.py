@@ -11,26 +11,15 @@ from botocore.exceptions import ClientError
 
 from kassa.domain.model import Bet, Entry, Outcome, Wallet
 from kassa.reconcile.findings import Finding
-from kassa.settings import settings
 from kassa.store import codec, keys
-from kassa.store.client import dynamodb
+from kassa.store.client import TableStore
 from kassa.store.codec import n, s
 
 # Published-event markers only need to outlive the stream's 24-hour retention (redeliveries).
 OUTBOX_TTL_SECONDS = 3 * 24 * 3600
 
 
-class ReconcileStore:
-    def __init__(self, client: Any = None, table: str | None = None) -> None:
-        self._client = client
-        self.table = table or settings().table_name
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb()
-        return self._client
-
+class ReconcileStore(TableStore):
     def _pages(self, **query: Any) -> Iterator[codec.Item]:
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(TableName=self.table, **query):

@@ -3,29 +3,16 @@ its player's current session, written together."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from kassa import errors
 from kassa.domain.sessions import Session
-from kassa.settings import settings
 from kassa.store import codec, keys
-from kassa.store.client import dynamodb
+from kassa.store.client import TableStore
 from kassa.store.codec import n, s
 
 
-class SessionStore:
-    def __init__(self, client: Any = None, table: str | None = None) -> None:
-        self._client = client
-        self.table = table or settings().table_name
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb()
-        return self._client
-
+class SessionStore(TableStore):
     def open(self, session: Session) -> None:
         """Store the session and make it its player's current one; the wallet must exist."""
         item = {

@@ -1,20 +1,24 @@
 """Read template.yaml: the single source of truth for HTTP routes, functions and the table schema.
 
 The local server, the invoke emulator and the tests derive everything from here instead of restating
-routes or key schemas. CloudFormation short tags (``!Ref X``, ``!GetAtt A.B``, ``!Sub ...``) load as
-their JSON form (``{"Ref": "X"}``, ``{"Fn::GetAtt": ["A", "B"]}``, ``{"Fn::Sub": ...}``), which is also
-what aws-sam-translator expects.
+routes or key schemas, which function the table's stream, a bucket or a schedule triggers, or which
+event bus, buckets and queues exist and which environment variables carry their names.
+
+CloudFormation short tags (``!Ref X``, ``!GetAtt A.B``, ``!Sub ...``) load as their JSON form
+(``{"Ref": "X"}``, ``{"Fn::GetAtt": ["A", "B"]}``, ``{"Fn::Sub": ...}``), which is also what
+aws-sam-translator expects.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import yaml
@@ -25,6 +29,14 @@ TABLE_LOGICAL_ID = "LedgerTable"
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
+TABLE_TYPE = "AWS::DynamoDB::Table"
+EVENT_BUS_TYPE = "AWS::Events::EventBus"
+BUCKET_TYPE = "AWS::S3::Bucket"
+QUEUE_TYPE = "AWS::SQS::Queue"
+# What a local stack creates besides the table (moto serves all three).
+LOCAL_RESOURCE_TYPES = (EVENT_BUS_TYPE, BUCKET_TYPE, QUEUE_TYPE)
+# The property that names a resource of each type, where the template may fix the name.
+_NAME_PROPERTY = {TABLE_TYPE: "TableName", EVENT_BUS_TYPE: "Name", BUCKET_TYPE: "BucketName", QUEUE_TYPE: "QueueName"}
 
 
 # --------------------------------------------------------------------------- loading
@@ -90,6 +102,18 @@ def _ref_target(value: Any) -> str | None:
         return value
     if isinstance(value, dict) and set(value) == {"Ref"} and isinstance(value["Ref"], str):
         return value["Ref"]
+    return None
+
+
+def _attribute_target(value: Any, attribute: str) -> str | None:
+    """'X' for ``!GetAtt X.<attribute>`` (list or dotted form) or ``!Sub "${X.<attribute>}"``, else None."""
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        target = value["Fn::GetAtt"]
+        parts = target if isinstance(target, list) else str(target).split(".", 1)
+        return str(parts[0]) if len(parts) == 2 and parts[1] == attribute else None
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        match = re.fullmatch(r"\$\{(\w+)\." + re.escape(attribute) + r"\}", value["Fn::Sub"])
+        return match.group(1) if match else None
     return None
 
 
@@ -326,3 +350,203 @@ def create_table(
             TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
         )
     return table
+
+
+# --------------------------------------------------------------------------- event sources
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """A function's DynamoDB event: what Lambda's event source mapping on a table's stream does.
+
+    Defaults are Lambda's where the template says nothing: ``maximum_retry_attempts`` -1 means retry
+    until the record expires from the stream (24 hours).
+    """
+
+    function_id: str
+    event_id: str
+    table_id: str | None  # the table of this template whose StreamArn the event reads, if it is one
+    batch_size: int = 100
+    starting_position: str = "LATEST"
+    maximum_batching_window_seconds: int = 0
+    bisect_on_error: bool = False
+    maximum_retry_attempts: int = -1
+    report_batch_item_failures: bool = False
+    dead_letter_queue: str | None = None  # logical id of the OnFailure destination, if in this template
+
+
+def stream_consumers(template: dict[str, Any] | None = None) -> list[StreamConsumer]:
+    """Every DynamoDB (stream) event of every function, in template order."""
+    template = _template(template)
+    consumers = []
+    for spec in functions(template).values():
+        for event_id, event in spec.events.items():
+            if not isinstance(event, dict) or event.get("Type") != "DynamoDB":
+                continue
+            props = event.get("Properties") or {}
+            on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure")) or {}
+            consumers.append(
+                StreamConsumer(
+                    function_id=spec.function_id,
+                    event_id=event_id,
+                    table_id=_attribute_target(props.get("Stream"), "StreamArn"),
+                    batch_size=int(props.get("BatchSize", 100)),
+                    starting_position=str(props.get("StartingPosition", "LATEST")),
+                    maximum_batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+                    bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+                    maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                    report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                    dead_letter_queue=_attribute_target(on_failure.get("Destination"), "Arn"),
+                )
+            )
+    return consumers
+
+
+def stream_consumer(template: dict[str, Any] | None = None, table_id: str = TABLE_LOGICAL_ID) -> StreamConsumer:
+    """The one function event reading the ledger table's stream (``!GetAtt LedgerTable.StreamArn``).
+
+    ``.function_id`` is the function the local stream pump invokes, ``.batch_size`` how many records it
+    hands over at once, ``.maximum_retry_attempts`` and ``.dead_letter_queue`` what becomes of a record
+    the function keeps failing. Raises ValueError unless exactly one event reads that stream.
+    """
+    found = [c for c in stream_consumers(template) if c.table_id == table_id]
+    if len(found) != 1:
+        raise ValueError(f"expected one function event on {table_id}'s stream, found {len(found)}")
+    return found[0]
+
+
+def s3_consumers(template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Bucket logical id -> the function its S3 event triggers (``Events: ObjectCreated`` and the like).
+
+    SAM only accepts ``Bucket: !Ref <a bucket of this template>``. Raises ValueError if a bucket triggers
+    more than one function (the local bucket pump invokes one).
+    """
+    template = _template(template)
+    consumers: dict[str, str] = {}
+    for spec in functions(template).values():
+        for event_id, event in spec.events.items():
+            if not isinstance(event, dict) or event.get("Type") != "S3":
+                continue
+            bucket = (event.get("Properties") or {}).get("Bucket")
+            bucket_id = _ref_target(bucket) if isinstance(bucket, dict) else None
+            if bucket_id is None:
+                raise ValueError(f"{spec.function_id}.{event_id}: Bucket is not a !Ref of a bucket in the template")
+            if consumers.setdefault(bucket_id, spec.function_id) != spec.function_id:
+                raise ValueError(f"bucket {bucket_id} triggers both {consumers[bucket_id]} and {spec.function_id}")
+    return consumers
+
+
+class Schedule(NamedTuple):
+    """A function's Schedule (EventBridge rule) or ScheduleV2 (EventBridge Scheduler) event."""
+
+    function_id: str
+    expression: str  # rate(1 hour), cron(...), at(...)
+    input: str | None  # the JSON text the function receives, as the template says it
+
+    @property
+    def event(self) -> Any:
+        """``input`` parsed: the event the function is invoked with; None when the template sets none."""
+        return None if self.input is None else json.loads(self.input)
+
+
+def schedules(template: dict[str, Any] | None = None) -> list[Schedule]:
+    """Every schedule of every function, in template order (the local stack runs them itself: moto
+    stores schedules but never fires them)."""
+    template = _template(template)
+    found = []
+    for spec in functions(template).values():
+        for event in spec.events.values():
+            if not isinstance(event, dict) or event.get("Type") not in ("Schedule", "ScheduleV2"):
+                continue
+            props = event.get("Properties") or {}
+            expression = props.get("ScheduleExpression" if event["Type"] == "ScheduleV2" else "Schedule")
+            input_text = props.get("Input")
+            found.append(Schedule(spec.function_id, str(expression), None if input_text is None else str(input_text)))
+    return found
+
+
+# --------------------------------------------------------------------------- resources a local stack creates
+
+
+def _names_resource(value: Any, template: dict[str, Any]) -> str | None:
+    """The logical id of the resource whose name ``value`` is: a ``!Ref`` of it, or the very expression of
+    its name property (how the function gets ProviderReportsBucket's name, where a !Ref would be circular)."""
+    resources = template.get("Resources") or {}
+    if isinstance(value, dict):
+        target = _ref_target(value)
+        if target in resources:
+            return target
+    for logical_id, resource in resources.items():
+        name_property = _NAME_PROPERTY.get(str((resource or {}).get("Type")))
+        props = (resource or {}).get("Properties") or {}
+        if name_property and name_property in props and props[name_property] == value:
+            return str(logical_id)
+    return None
+
+
+def environment_resources(function_id: str, template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Environment variable -> logical id, for each variable of the function (Globals included) that
+    carries the name of a resource of this template (for a queue, a !Ref is its URL). Variables holding
+    anything else (parameters, literals) are left out."""
+    template = _template(template)
+    spec = functions(template).get(function_id)
+    if spec is None:
+        raise KeyError(f"no function {function_id!r} in the template")
+    named = {var: _names_resource(value, template) for var, value in spec.environment.items()}
+    return {var: logical_id for var, logical_id in named.items() if logical_id is not None}
+
+
+@dataclass(frozen=True)
+class LocalResource:
+    """An event bus, bucket or queue of the template, and the environment variables naming it."""
+
+    logical_id: str
+    resource_type: str
+    environment: tuple[str, ...]  # variables (of any function) set to its name, sorted
+
+    @property
+    def local_name(self) -> str:
+        """A name valid for a bus, a bucket and a queue alike: ``kassa-local-provider-reports-bucket``."""
+        return local_name(self.logical_id)
+
+
+def local_resources(template: dict[str, Any] | None = None) -> dict[str, LocalResource]:
+    """Logical id -> LocalResource for every event bus, bucket and queue in the template, in template order:
+    what the local stack creates (with local names) besides the table, and which environment variables
+    it sets to their names. Which bucket is the reports bucket is ``s3_consumers``'s key; which queue the
+    dead-letter queue, ``stream_consumer().dead_letter_queue``."""
+    template = _template(template)
+    variables: dict[str, set[str]] = {}
+    for function_id in functions(template):
+        for var, logical_id in environment_resources(function_id, template).items():
+            variables.setdefault(logical_id, set()).add(var)
+    return {
+        logical_id: LocalResource(str(logical_id), str(resource["Type"]), tuple(sorted(variables.get(logical_id, ()))))
+        for logical_id, resource in (template.get("Resources") or {}).items()
+        if isinstance(resource, dict) and resource.get("Type") in LOCAL_RESOURCE_TYPES
+    }
+
+
+def local_environment(values: dict[str, str], template: dict[str, Any] | None = None) -> dict[str, str]:
+    """The environment variables to set for ``values`` (logical id -> the local name, or a queue's URL):
+    every variable of any function that carries the name of one of those resources. Raises ValueError if a
+    variable names different resources in different functions (one process cannot set both)."""
+    template = _template(template)
+    environment: dict[str, str] = {}
+    for function_id in functions(template):
+        for var, logical_id in environment_resources(function_id, template).items():
+            if logical_id not in values:
+                continue
+            if environment.setdefault(var, values[logical_id]) != values[logical_id]:
+                raise ValueError(f"{var} names different resources in different functions")
+    return environment
+
+
+def local_name(logical_id: str, prefix: str = "kassa-local") -> str:
+    """``ProviderReportsBucket`` -> ``kassa-local-provider-reports-bucket``: lowercase, digits and hyphens,
+    at most 63 characters, so valid as a bucket, queue or event bus name."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", logical_id)
+    name = "-".join([prefix, *(word.lower() for word in words)]) if words else prefix
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", name):
+        raise ValueError(f"{name!r} is not a valid local bucket/queue/bus name")
+    return name

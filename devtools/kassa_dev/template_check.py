@@ -7,7 +7,7 @@ then pass a SAM template with ``Runtime: python3.99`` in it. So this check does 
 with aws-sam-translator (the same library CloudFormation's transform is built on) and lints the
 plain CloudFormation output, which works whatever cfn-lint version is installed.
 
-Three steps, because each misses what another catches:
+Four steps, because each misses what another catches:
 1. SAM schema: the SAM resources against aws-sam-translator's own property models (the ones its
    published JSON schema is generated from). The translator ignores unknown keys in nested maps, e.g.
    ``ReauthorizeEvery`` one level too high or a misspelled ``EnableFunctionDefaultPermission``
@@ -15,7 +15,12 @@ Three steps, because each misses what another catches:
 2. SAM transform: unresolvable references between SAM resources, missing required event properties,
    unknown top-level properties of SAM resources, duplicate routes.
 3. cfn-lint on the plain CloudFormation: property values (runtimes, enums), GetAtt/Ref targets,
-   DynamoDB key schema vs attribute definitions, and everything else cfn-lint knows.
+   DynamoDB key schema vs attribute definitions, circular dependencies (E3004: the S3-event pitfall in
+   template.yaml's ProviderReportsBucket), and everything else cfn-lint knows.
+4. Triggers, on the plain CloudFormation, where all three pass something that fails at deploy or at
+   run time: an event source mapping on a table's ``Arn`` instead of its ``StreamArn`` or on a table
+   without a stream, a schedule expression AWS rejects (``rate(1 hours)``), a schedule ``Input`` that
+   is not JSON, an S3 notification event name that does not exist (``s3:ObjectCreatd:*``).
 
 Offline transform needs: a region (given to the translator through a boto3 Session; no call is made),
 ``s3://`` code locations (local CodeUri/ContentUri are swapped for placeholders in a copy), and managed
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -170,6 +176,91 @@ def lint(cfn_template: dict[str, Any], region: str = REGION) -> list[str]:
     return findings
 
 
+_RATE = r"rate\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\d+) (?:minutes|hours|days))\)"
+_CRON = r"cron\(\S+(?: \S+){5}\)"
+_AT = r"at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)"
+_SCHEDULE_EXPRESSIONS = {
+    "AWS::Scheduler::Schedule": re.compile(f"{_RATE}|{_CRON}|{_AT}"),
+    "AWS::Events::Rule": re.compile(f"{_RATE}|{_CRON}"),
+}
+
+
+def _s3_event_names() -> list[str]:
+    import botocore.session
+
+    return list(botocore.session.get_session().get_service_model("s3").shape_for("Event").enum)
+
+
+def _stream_source_findings(where: str, props: dict[str, Any], resources: dict[str, Any]) -> list[str]:
+    source = props.get("EventSourceArn")
+    target = source.get("Fn::GetAtt") if isinstance(source, dict) else None
+    if isinstance(target, str):
+        target = target.split(".", 1)
+    if not isinstance(target, list) or len(target) != 2:
+        return []
+    table_id, attribute = target
+    table = resources.get(table_id) or {}
+    if table.get("Type") != "AWS::DynamoDB::Table":
+        return []
+    if attribute != "StreamArn":
+        return [f"triggers at {where}/EventSourceArn: reads {table_id}.{attribute}, not its StreamArn"]
+    if not ((table.get("Properties") or {}).get("StreamSpecification") or {}).get("StreamViewType"):
+        return [f"triggers at {where}/EventSourceArn: {table_id} has no StreamSpecification"]
+    return []
+
+
+def _schedule_findings(where: str, kind: str, props: dict[str, Any]) -> list[str]:
+    findings = []
+    expression = props.get("ScheduleExpression")
+    if isinstance(expression, str) and not _SCHEDULE_EXPRESSIONS[kind].fullmatch(expression):
+        findings.append(f"triggers at {where}/ScheduleExpression: {expression!r} is not a valid {kind} expression")
+    if kind == "AWS::Events::Rule":
+        targets = {f"Targets/{i}": target for i, target in enumerate(props.get("Targets") or [])}
+    else:
+        targets = {"Target": props.get("Target")}
+    for path, target in targets.items():
+        text = target.get("Input") if isinstance(target, dict) else None
+        if not isinstance(text, str):
+            continue
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            findings.append(f"triggers at {where}/{path}/Input: not JSON ({exc}): {text!r}")
+    return findings
+
+
+def _s3_event_findings(where: str, props: dict[str, Any], known: list[str]) -> list[str]:
+    notifications = props.get("NotificationConfiguration") or {}
+    findings = []
+    for key in ("LambdaConfigurations", "QueueConfigurations", "TopicConfigurations"):
+        for i, config in enumerate(notifications.get(key) or []):
+            event = config.get("Event") if isinstance(config, dict) else None
+            if isinstance(event, str) and event not in known:
+                findings.append(f"triggers at {where}/NotificationConfiguration/{key}/{i}/Event: no S3 event {event!r}")
+    return findings
+
+
+def trigger_findings(cfn_template: dict[str, Any]) -> list[str]:
+    """Event sources that SAM, its schema and cfn-lint 1.53.3 all pass, but AWS rejects or the target cannot
+    use (step 4 in the module docstring). Values that are intrinsics are left alone."""
+    resources = cfn_template.get("Resources") or {}
+    findings: list[str] = []
+    s3_events: list[str] = []
+    for logical_id, resource in resources.items():
+        if not isinstance(resource, dict):
+            continue
+        kind, props = str(resource.get("Type")), resource.get("Properties") or {}
+        where = f"Resources/{logical_id}/Properties"
+        if kind == "AWS::Lambda::EventSourceMapping":
+            findings += _stream_source_findings(where, props, resources)
+        elif kind in _SCHEDULE_EXPRESSIONS:
+            findings += _schedule_findings(where, kind, props)
+        elif kind == "AWS::S3::Bucket" and props.get("NotificationConfiguration"):
+            s3_events = s3_events or _s3_event_names()
+            findings += _s3_event_findings(where, props, s3_events)
+    return findings
+
+
 def check(path: Path | str = TEMPLATE_PATH) -> list[str]:
     """All problems found in the template at ``path``; an empty list means it is valid."""
     try:
@@ -183,7 +274,7 @@ def check(path: Path | str = TEMPLATE_PATH) -> list[str]:
         transformed = sam_transform(template)
     except TemplateError as exc:
         return findings + exc.messages
-    return findings + lint(transformed)
+    return findings + lint(transformed) + trigger_findings(transformed)
 
 
 def main(argv: list[str] | None = None) -> int:

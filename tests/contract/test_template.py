@@ -6,6 +6,7 @@ for the code, this test is the check that the source of truth still says what wa
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kassa_dev import template as tpl
-from kassa_dev.template_check import check, main, sam_transform
+from kassa_dev.template_check import check, main, sam_transform, trigger_findings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +37,9 @@ EXPECTED_ROUTES = [
     ("POST", "/onewallet/credit", "WalletFunction", False),
     ("POST", "/onewallet/cancel", "WalletFunction", False),
     ("POST", "/onewallet/promo_payout", "WalletFunction", False),
+    ("POST", "/v1/reconciliations", "ReconciliationFunction", True),
+    ("GET", "/v1/reconciliations/{runId}", "ReconciliationFunction", True),
+    ("GET", "/v1/wallets/{playerId}/audit", "ReconciliationFunction", True),
 ]
 
 EXPECTED_FUNCTIONS = {
@@ -43,7 +47,11 @@ EXPECTED_FUNCTIONS = {
     "AuthFunction": "functions/auth",
     "WalletFunction": "functions/wallet",
     "TransactionsFunction": "functions/transactions",
+    "ReconciliationFunction": "functions/reconciliation",
 }
+
+# (Timeout, MemorySize) where a function departs from Globals (10 s, 512 MB).
+EXPECTED_SIZES = {"ReconciliationFunction": (300, 1024)}
 
 # Every DynamoDB action each function may have (on the table or its indexes), and nothing else.
 EXPECTED_DYNAMODB_ACTIONS = {
@@ -70,12 +78,46 @@ EXPECTED_DYNAMODB_ACTIONS = {
         "dynamodb:ConditionCheckItem",
         "dynamodb:Query",
     },
+    # DeleteItem: an outbox marker whose event could not be published is removed again.
+    "ReconciliationFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:Query",
+    },
+}
+
+# The provider reports bucket's name, as the bucket, the function's environment and its policy spell it
+# (a fixed name: a !Ref or !GetAtt of the bucket in the function would be a circular dependency).
+STACK_UUID = {"StackUuid": {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}}
+REPORTS_BUCKET_NAME = {"Fn::Sub": ["kassa-reports-${StackUuid}", STACK_UUID]}
+REPORTS_OBJECTS_ARN = {"Fn::Sub": ["arn:${AWS::Partition}:s3:::kassa-reports-${StackUuid}/*", STACK_UUID]}
+
+# Every non-DynamoDB action of each function's own policies, with the one resource it is allowed on.
+EXPECTED_OTHER_GRANTS = {
+    "AuthorizerFunction": set(),
+    "AuthFunction": set(),
+    "WalletFunction": set(),
+    "TransactionsFunction": set(),
+    "ReconciliationFunction": {
+        ("events:PutEvents", repr({"Fn::GetAtt": ["LedgerEventBus", "Arn"]})),
+        ("s3:GetObject", repr(REPORTS_OBJECTS_ARN)),
+        ("s3:PutObject", repr({"Fn::Sub": "${ReconciliationResultsBucket.Arn}/*"})),
+    },
 }
 
 
 @pytest.fixture(scope="module")
 def template_dict() -> dict:
     return tpl.load_template()
+
+
+@pytest.fixture(scope="module")
+def transformed(template_dict) -> dict:
+    """What SAM would deploy (the check's own offline transform)."""
+    return sam_transform(template_dict)
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +211,63 @@ PLANTED = {
         "        - AttributeName: skk\n          KeyType: RANGE",
         "E3039",
     ),
+    "by_kind_attribute_not_defined": ("        - AttributeName: kind\n          AttributeType: S\n", "", "E3039"),
+    # reconciliation: the stream event source
+    "stream_on_missing_table": ("!GetAtt LedgerTable.StreamArn", "!GetAtt NoSuchTable.StreamArn", "NoSuchTable"),
+    # SAM, its schema and cfn-lint pass these two; the check's trigger step does not
+    "stream_on_table_arn": ("!GetAtt LedgerTable.StreamArn", "!GetAtt LedgerTable.Arn", "not its StreamArn"),
+    "table_without_stream": (
+        "      StreamSpecification:\n        StreamViewType: NEW_AND_OLD_IMAGES\n",
+        "",
+        "LedgerTable has no StreamSpecification",
+    ),
+    "function_response_types_misspelled": (
+        "FunctionResponseTypes: [ReportBatchItemFailures]",
+        "FunctionResponseType: [ReportBatchItemFailures]",
+        "FunctionResponseType",
+    ),
+    "partial_batch_responses_misspelled": (
+        "FunctionResponseTypes: [ReportBatchItemFailures]",
+        "FunctionResponseTypes: [ReportBatchItemFailure]",
+        "ReportBatchItemFailure",
+    ),
+    "bisect_misspelled": (
+        "BisectBatchOnFunctionError: true",
+        "BisectBatchOnFunctionErrors: true",
+        "BisectBatchOnFunctionErrors",
+    ),
+    "dead_letter_queue_missing": (
+        "Destination: !GetAtt StreamDeadLetterQueue.Arn",
+        "Destination: !GetAtt NoSuchQueue.Arn",
+        "NoSuchQueue",
+    ),
+    # without Type: SQS, SAM would silently add no sqs:SendMessage for the destination
+    "dead_letter_type_misspelled": ("                Type: SQS\n", "                Typ: SQS\n", "Typ"),
+    # reconciliation: the schedule
+    "schedule_input_not_json": ("""Input: '{"kassa": "audit"}'""", "Input: '{kassa: audit}'", "not JSON"),
+    "schedule_expression_invalid": ("rate(1 hour)", "rate(1 hours)", "rate(1 hours)"),
+    "schedule_omit_name_misspelled": ("OmitName: true", "OmitNam: true", "OmitNam"),
+    # reconciliation: the provider reports bucket
+    "s3_event_on_missing_bucket": (
+        "            Bucket: !Ref ProviderReportsBucket\n",
+        "            Bucket: !Ref NoSuchBucket\n",
+        "S3 events must reference an S3 bucket in the same template",
+    ),
+    "s3_event_name_misspelled": ("Events: s3:ObjectCreated:*", "Events: s3:ObjectCreatd:*", "s3:ObjectCreatd:*"),
+    # the SAM pitfall: the function referring to the bucket that notifies it is a circular dependency
+    "reports_bucket_by_getatt_in_policy": (
+        "              Resource: !Sub\n                - 'arn:${AWS::Partition}:s3:::kassa-reports-${StackUuid}/*'\n"
+        "                - StackUuid: !Select [2, !Split ['/', !Ref AWS::StackId]]\n",
+        "              Resource: !Sub '${ProviderReportsBucket.Arn}/*'\n",
+        "E3004",
+    ),
+    "reports_bucket_by_ref_in_environment": (
+        "          KASSA_PROVIDER_REPORTS_BUCKET: !Sub\n            - 'kassa-reports-${StackUuid}'\n"
+        "            - StackUuid: !Select [2, !Split ['/', !Ref AWS::StackId]]\n",
+        "          KASSA_PROVIDER_REPORTS_BUCKET: !Ref ProviderReportsBucket\n",
+        "E3004",
+    ),
+    "bucket_public_access_block_misspelled": ("BlockPublicAcls: true", "BlockPublicAcl: true", "BlockPublicAcl"),
 }
 
 
@@ -193,6 +292,42 @@ def test_check_exit_status_and_messages_on_failure(template_source, tmp_path, ca
     err = capsys.readouterr().err
     assert "problem(s)" in err
     assert "E3030" in err and "Resources/WalletFunction/Properties/Runtime" in err
+
+
+def test_trigger_findings_on_rules_and_queues():
+    """The trigger step on shapes template.yaml does not use: EventBridge rules (no at() there), several
+    targets, queue notifications; intrinsic values are left alone."""
+    cfn = {
+        "Resources": {
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "ScheduleExpression": "at(2026-01-01T00:00:00)",
+                    "Targets": [{"Id": "a", "Input": "{}"}, {"Id": "b", "Input": "audit"}],
+                },
+            },
+            "Fine": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {"ScheduleExpression": "cron(0 3 * * ? *)", "Targets": [{"Input": {"Ref": "X"}}]},
+            },
+            "Bucket": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {
+                    "NotificationConfiguration": {
+                        "QueueConfigurations": [{"Event": "s3:ObjectRemoved:*"}, {"Event": "s3:ObjectDeleted"}]
+                    }
+                },
+            },
+        }
+    }
+    assert trigger_findings(cfn) == [
+        "triggers at Resources/Rule/Properties/ScheduleExpression: 'at(2026-01-01T00:00:00)' is not a valid "
+        "AWS::Events::Rule expression",
+        "triggers at Resources/Rule/Properties/Targets/1/Input: not JSON (Expecting value: line 1 column 1 (char 0)): "
+        "'audit'",
+        "triggers at Resources/Bucket/Properties/NotificationConfiguration/QueueConfigurations/1/Event: "
+        "no S3 event 's3:ObjectDeleted'",
+    ]
 
 
 def test_check_reports_unreadable_template(tmp_path):
@@ -274,7 +409,7 @@ def test_ledger_table(template_dict):
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
     attributes = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
-    assert attributes == {"pk": "S", "sk": "S", "entryVersion": "N", "credentialHash": "S"}
+    assert attributes == {"pk": "S", "sk": "S", "entryVersion": "N", "credentialHash": "S", "kind": "S"}
     (lsi,) = props["LocalSecondaryIndexes"]
     assert lsi["IndexName"] == "EntriesByVersion"
     assert lsi["KeySchema"] == [
@@ -282,10 +417,17 @@ def test_ledger_table(template_dict):
         {"AttributeName": "entryVersion", "KeyType": "RANGE"},
     ]
     assert lsi["Projection"] == {"ProjectionType": "ALL"}
-    (gsi,) = props["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "ByCredential"
-    assert gsi["KeySchema"] == [{"AttributeName": "credentialHash", "KeyType": "HASH"}]
-    assert gsi["Projection"] == {"ProjectionType": "ALL"}
+    by_credential, by_kind = props["GlobalSecondaryIndexes"]
+    assert by_credential["IndexName"] == "ByCredential"
+    assert by_credential["KeySchema"] == [{"AttributeName": "credentialHash", "KeyType": "HASH"}]
+    assert by_credential["Projection"] == {"ProjectionType": "ALL"}
+    # Sparse (only operator and wallet items carry a kind) and keys only: what a full audit walks.
+    assert by_kind["IndexName"] == "ByKind"
+    assert by_kind["KeySchema"] == [
+        {"AttributeName": "kind", "KeyType": "HASH"},
+        {"AttributeName": "pk", "KeyType": "RANGE"},
+    ]
+    assert by_kind["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
@@ -311,7 +453,12 @@ def test_http_api_and_authorizer(template_dict):
 
 
 def test_outputs(template_dict):
-    assert {"ApiUrl", "TableName"} <= set(template_dict["Outputs"])
+    outputs = template_dict["Outputs"]
+    assert {"ApiUrl", "TableName"} <= set(outputs)
+    assert outputs["EventBusName"]["Value"] == {"Ref": "LedgerEventBus"}
+    assert outputs["ProviderReportsBucketName"]["Value"] == {"Ref": "ProviderReportsBucket"}
+    assert outputs["ResultsBucketName"]["Value"] == {"Ref": "ReconciliationResultsBucket"}
+    assert outputs["StreamDeadLetterQueueUrl"]["Value"] == {"Ref": "StreamDeadLetterQueue"}
 
 
 def test_functions_and_code_dirs(template_dict):
@@ -324,8 +471,7 @@ def test_functions_and_code_dirs(template_dict):
         assert spec.handler == "app.lambda_handler"
         assert spec.environment["KASSA_TABLE"] == {"Ref": "LedgerTable"}
         assert spec.environment["POWERTOOLS_SERVICE_NAME"] == "kassa"
-        assert spec.timeout == 10
-        assert spec.memory_size == 512
+        assert (spec.timeout, spec.memory_size) == EXPECTED_SIZES.get(function_id, (10, 512))
 
 
 def test_every_route_of_the_contract(template_dict):
@@ -343,25 +489,32 @@ def test_one_wallet_routes_say_why_they_are_open(template_source):
 
 
 def test_iam_is_least_privilege(template_dict):
+    """Inline Allow statements only, no wildcard action, no Resource '*'; exactly the expected grants."""
     for function_id, resource in _resources(template_dict, "AWS::Serverless::Function").items():
         actions: set[str] = set()
+        others: set[tuple[str, str]] = set()
         for policy in resource["Properties"].get("Policies", []):
             assert isinstance(policy, dict), f"{function_id}: use inline statements, not {policy!r}"
             for statement in policy["Statement"]:
+                assert statement["Effect"] == "Allow"
+                assert "NotAction" not in statement and "NotResource" not in statement
                 statement_actions = _as_list(statement["Action"])
+                assert not any("*" in action for action in statement_actions), f"{function_id}: {statement_actions}"
+                assert "*" not in _as_list(statement["Resource"]), f"{function_id}: Resource '*'"
                 dynamodb = [a for a in statement_actions if a.lower().startswith("dynamodb:")]
+                for action in set(statement_actions) - set(dynamodb):
+                    (res,) = _as_list(statement["Resource"])
+                    others.add((action, repr(res)))
                 if not dynamodb:
                     continue
-                assert statement["Effect"] == "Allow"
-                assert not any("*" in action for action in dynamodb), f"{function_id}: wildcard action {dynamodb}"
                 for res in _as_list(statement["Resource"]):
-                    assert res != "*", f"{function_id}: DynamoDB statement on Resource '*'"
                     text = str(res)
                     assert "LedgerTable" in text, f"{function_id}: DynamoDB statement on {res!r}"
                     if "/index/" not in text:
                         assert res == {"Fn::GetAtt": ["LedgerTable", "Arn"]}
                 actions.update(dynamodb)
         assert actions == EXPECTED_DYNAMODB_ACTIONS[function_id], function_id
+        assert others == EXPECTED_OTHER_GRANTS[function_id], function_id
 
 
 def test_authorizer_queries_only_the_credential_index(template_dict):
@@ -394,6 +547,11 @@ def test_match_route_on_the_real_routes(template_dict):
     assert route.function_id == "AuthFunction" and route.authorized
     route, _ = tpl.match_route(routes, "POST", "/onewallet/promo_payout")
     assert route.function_id == "WalletFunction" and not route.authorized
+    route, params = tpl.match_route(routes, "GET", "/v1/wallets/p-1/audit")
+    assert (route.function_id, route.authorized, params) == ("ReconciliationFunction", True, {"playerId": "p-1"})
+    route, params = tpl.match_route(routes, "GET", "/v1/reconciliations/run-7")
+    assert (route.function_id, route.authorized, params) == ("ReconciliationFunction", True, {"runId": "run-7"})
+    assert tpl.match_route(routes, "GET", "/v1/reconciliations") is None  # POST only
 
     assert tpl.match_route(routes, "DELETE", "/health") is None  # method not routed
     assert tpl.match_route(routes, "GET", "/v1/wallets/") is None  # {param} needs a non-empty segment
@@ -468,7 +626,9 @@ def test_table_create_kwargs_shape(template_dict):
     assert kwargs["BillingMode"] == "PAY_PER_REQUEST"
     assert kwargs["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert [i["IndexName"] for i in kwargs["LocalSecondaryIndexes"]] == ["EntriesByVersion"]
-    assert [i["IndexName"] for i in kwargs["GlobalSecondaryIndexes"]] == ["ByCredential"]
+    assert [i["IndexName"] for i in kwargs["GlobalSecondaryIndexes"]] == ["ByCredential", "ByKind"]
+    assert kwargs["GlobalSecondaryIndexes"][1]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert {"AttributeName": "kind", "AttributeType": "S"} in kwargs["AttributeDefinitions"]
     assert tpl.table_ttl_attribute(template_dict) == "ttl"
 
 
@@ -490,7 +650,323 @@ def test_create_table_in_moto_matches_the_template(template_dict, stack):
         "AttributeName": "entryVersion",
         "KeyType": "RANGE",
     }
-    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["ByCredential"]
+    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["ByCredential", "ByKind"]
+    assert described["GlobalSecondaryIndexes"][1]["KeySchema"] == [
+        {"AttributeName": "kind", "KeyType": "HASH"},
+        {"AttributeName": "pk", "KeyType": "RANGE"},
+    ]
+    assert described["GlobalSecondaryIndexes"][1]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     assert described["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+
+
+# --------------------------------------------------------------------------- reconciliation (issue 4)
+
+RECONCILIATION = "ReconciliationFunction"
+BUCKETS = ("ProviderReportsBucket", "ReconciliationResultsBucket")
+
+
+def _reconciliation_events(template: dict) -> dict:
+    return template["Resources"][RECONCILIATION]["Properties"]["Events"]
+
+
+def test_reconciliation_function(template_dict):
+    props = template_dict["Resources"][RECONCILIATION]["Properties"]
+    assert props["CodeUri"] == "functions/reconciliation/"
+    assert props["Handler"] == "app.lambda_handler"
+    assert (props["Timeout"], props["MemorySize"]) == (300, 1024)
+    assert props["Environment"]["Variables"] == {
+        "KASSA_EVENT_BUS": {"Ref": "LedgerEventBus"},
+        "KASSA_PROVIDER_REPORTS_BUCKET": REPORTS_BUCKET_NAME,
+        "KASSA_RESULTS_BUCKET": {"Ref": "ReconciliationResultsBucket"},
+    }
+    assert {event["Type"] for event in props["Events"].values()} == {"DynamoDB", "ScheduleV2", "S3", "HttpApi"}
+
+
+def test_event_bus_and_dead_letter_queue(template_dict):
+    resources = template_dict["Resources"]
+    bus = resources["LedgerEventBus"]
+    assert bus["Type"] == "AWS::Events::EventBus"
+    # Named after the stack: unique per account and region, whatever the Stage.
+    assert bus["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-ledger"}
+    queue = resources["StreamDeadLetterQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"] == {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 14 * 24 * 3600}
+
+
+@pytest.mark.parametrize("bucket_id", BUCKETS)
+def test_buckets_are_encrypted_private_versioned_retained_and_tls_only(template_dict, bucket_id):
+    bucket = template_dict["Resources"][bucket_id]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["UpdateReplacePolicy"] == "Retain"
+    props = bucket["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert "NotificationConfiguration" not in props  # SAM adds the reports bucket's, from the S3 event
+    (policy,) = [
+        r["Properties"]
+        for r in _resources(template_dict, "AWS::S3::BucketPolicy").values()
+        if r["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", "s3:*")
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert statement["Resource"] == [
+        {"Fn::GetAtt": [bucket_id, "Arn"]},
+        {"Fn::Sub": f"${{{bucket_id}.Arn}}/*"},
+    ]
+
+
+def test_reports_bucket_name_is_one_expression_everywhere(template_dict):
+    """Bucket, environment and policy spell the same name; nothing in the function refers to the bucket."""
+    resources = template_dict["Resources"]
+    assert resources["ProviderReportsBucket"]["Properties"]["BucketName"] == REPORTS_BUCKET_NAME
+    props = resources[RECONCILIATION]["Properties"]
+    assert props["Environment"]["Variables"]["KASSA_PROVIDER_REPORTS_BUCKET"] == REPORTS_BUCKET_NAME
+    (read,) = [s for s in props["Policies"][0]["Statement"] if s["Action"] == "s3:GetObject"]
+    assert read["Resource"] == REPORTS_OBJECTS_ARN
+    template, variables = REPORTS_OBJECTS_ARN["Fn::Sub"]
+    assert template == "arn:${AWS::Partition}:s3:::" + REPORTS_BUCKET_NAME["Fn::Sub"][0] + "/*"
+    assert variables == REPORTS_BUCKET_NAME["Fn::Sub"][1]
+    # Only the events (which SAM wires through the bucket, not the function) name the bucket itself.
+    props_without_events = {k: v for k, v in props.items() if k != "Events"}
+    assert "ProviderReportsBucket" not in repr(props_without_events)
+
+
+def test_ledger_stream_event(template_dict):
+    stream = _reconciliation_events(template_dict)["LedgerStream"]
+    assert stream == {
+        "Type": "DynamoDB",
+        "Properties": {
+            "Stream": {"Fn::GetAtt": ["LedgerTable", "StreamArn"]},
+            "StartingPosition": "TRIM_HORIZON",
+            "BatchSize": 100,
+            "MaximumBatchingWindowInSeconds": 1,
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": 5,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "DestinationConfig": {
+                "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}}
+            },
+        },
+    }
+
+
+def test_hourly_audit_and_provider_report_events(template_dict):
+    events = _reconciliation_events(template_dict)
+    assert events["HourlyAudit"] == {
+        "Type": "ScheduleV2",
+        "Properties": {"ScheduleExpression": "rate(1 hour)", "Input": '{"kassa": "audit"}', "OmitName": True},
+    }
+    assert events["ProviderReport"] == {
+        "Type": "S3",
+        "Properties": {"Bucket": {"Ref": "ProviderReportsBucket"}, "Events": "s3:ObjectCreated:*"},
+    }
+
+
+def test_transform_wires_the_stream(transformed):
+    mapping = transformed["Resources"]["ReconciliationFunctionLedgerStream"]
+    assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
+    props = mapping["Properties"]
+    assert props["FunctionName"] == {"Ref": RECONCILIATION}
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["LedgerTable", "StreamArn"]}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert (props["BatchSize"], props["MaximumRetryAttempts"], props["StartingPosition"]) == (100, 5, "TRIM_HORIZON")
+    # "Type" is SAM's, consumed by the transform: only the destination reaches Lambda.
+    assert props["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}}
+    }
+
+
+def test_transform_wires_the_schedule(transformed):
+    (schedule,) = _resources(transformed, "AWS::Scheduler::Schedule").values()
+    props = schedule["Properties"]
+    assert "Name" not in props  # OmitName: a fixed name would collide between two stacks
+    assert props["ScheduleExpression"] == "rate(1 hour)"
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": [RECONCILIATION, "Arn"]}
+    assert json.loads(props["Target"]["Input"]) == {"kassa": "audit"}
+    role_id = props["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    (policy,) = transformed["Resources"][role_id]["Properties"]["Policies"]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [RECONCILIATION, "Arn"]}}
+    ]
+
+
+def test_transform_wires_the_reports_bucket(transformed):
+    bucket = transformed["Resources"]["ProviderReportsBucket"]
+    assert bucket["Properties"]["NotificationConfiguration"] == {
+        "LambdaConfigurations": [{"Function": {"Fn::GetAtt": [RECONCILIATION, "Arn"]}, "Event": "s3:ObjectCreated:*"}]
+    }
+    (permission_id,) = bucket["DependsOn"]
+    permission = transformed["Resources"][permission_id]["Properties"]
+    assert permission["Principal"] == "s3.amazonaws.com"
+    assert permission["FunctionName"] == {"Ref": RECONCILIATION}
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert "NotificationConfiguration" not in transformed["Resources"]["ReconciliationResultsBucket"]["Properties"]
+
+
+def test_transform_role_of_the_reconciliation_function(transformed):
+    """SAM's additions to the role: sqs:SendMessage on the dead-letter queue (because OnFailure says
+    Type: SQS) and the managed policy for the stream reads. Nothing else beyond the inline policy."""
+    role = transformed["Resources"][f"{RECONCILIATION}Role"]["Properties"]
+    assert sorted(arn.rsplit("/", 1)[1] for arn in role["ManagedPolicyArns"]) == [
+        "AWSLambdaBasicExecutionRole",
+        "AWSLambdaDynamoDBExecutionRole",
+        "AWSXrayWriteOnlyAccess",
+    ]
+    inline, dead_letters = role["Policies"]
+    assert inline["PolicyName"] == f"{RECONCILIATION}RolePolicy0"
+    assert dead_letters["PolicyDocument"]["Statement"] == [
+        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}}
+    ]
+
+
+def test_transform_routes_reconciliation_behind_the_authorizer(transformed):
+    paths = transformed["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]
+    for path, method in [
+        ("/v1/reconciliations", "post"),
+        ("/v1/reconciliations/{runId}", "get"),
+        ("/v1/wallets/{playerId}/audit", "get"),
+    ]:
+        operation = paths[path][method]
+        assert operation["security"] == [{"OperatorKeyAuthorizer": []}], path
+        assert RECONCILIATION in json.dumps(operation["x-amazon-apigateway-integration"]["uri"]), path
+
+
+# --------------------------------------------------------------------------- the helpers the local stack uses
+
+
+def test_stream_consumer_helper(template_dict):
+    consumer = tpl.stream_consumer(template_dict)
+    assert consumer == tpl.StreamConsumer(
+        function_id=RECONCILIATION,
+        event_id="LedgerStream",
+        table_id="LedgerTable",
+        batch_size=100,
+        starting_position="TRIM_HORIZON",
+        maximum_batching_window_seconds=1,
+        bisect_on_error=True,
+        maximum_retry_attempts=5,
+        report_batch_item_failures=True,
+        dead_letter_queue="StreamDeadLetterQueue",
+    )
+    assert tpl.stream_consumers(template_dict) == [consumer]
+    assert tpl.stream_consumer() == consumer  # reads template.yaml itself
+
+
+def test_s3_consumers_and_schedules_helpers(template_dict):
+    assert tpl.s3_consumers(template_dict) == {"ProviderReportsBucket": RECONCILIATION}
+    (schedule,) = tpl.schedules(template_dict)
+    function_id, expression, input_text = schedule
+    assert (function_id, expression, input_text) == (RECONCILIATION, "rate(1 hour)", '{"kassa": "audit"}')
+    assert schedule.event == {"kassa": "audit"}
+
+
+def test_local_resources_helper(template_dict):
+    resources = tpl.local_resources(template_dict)
+    assert resources == {
+        "LedgerEventBus": tpl.LocalResource("LedgerEventBus", "AWS::Events::EventBus", ("KASSA_EVENT_BUS",)),
+        "StreamDeadLetterQueue": tpl.LocalResource("StreamDeadLetterQueue", "AWS::SQS::Queue", ()),
+        "ProviderReportsBucket": tpl.LocalResource(
+            "ProviderReportsBucket", "AWS::S3::Bucket", ("KASSA_PROVIDER_REPORTS_BUCKET",)
+        ),
+        "ReconciliationResultsBucket": tpl.LocalResource(
+            "ReconciliationResultsBucket", "AWS::S3::Bucket", ("KASSA_RESULTS_BUCKET",)
+        ),
+    }
+    # The roles of the buckets and the queue, told by the triggers rather than by name.
+    assert set(tpl.s3_consumers(template_dict)) == {"ProviderReportsBucket"}
+    assert tpl.stream_consumer(template_dict).dead_letter_queue in resources
+    assert resources["ProviderReportsBucket"].local_name == "kassa-local-provider-reports-bucket"
+
+
+def test_environment_helpers(template_dict):
+    assert tpl.environment_resources(RECONCILIATION, template_dict) == {
+        "KASSA_TABLE": "LedgerTable",
+        "KASSA_EVENT_BUS": "LedgerEventBus",
+        "KASSA_PROVIDER_REPORTS_BUCKET": "ProviderReportsBucket",  # by its name expression, not a !Ref
+        "KASSA_RESULTS_BUCKET": "ReconciliationResultsBucket",
+    }
+    assert tpl.environment_resources("WalletFunction", template_dict) == {"KASSA_TABLE": "LedgerTable"}
+    with pytest.raises(KeyError):
+        tpl.environment_resources("NoSuchFunction", template_dict)
+    names = {logical_id: r.local_name for logical_id, r in tpl.local_resources(template_dict).items()}
+    assert tpl.local_environment(names, template_dict) == {
+        "KASSA_EVENT_BUS": "kassa-local-ledger-event-bus",
+        "KASSA_PROVIDER_REPORTS_BUCKET": "kassa-local-provider-reports-bucket",
+        "KASSA_RESULTS_BUCKET": "kassa-local-reconciliation-results-bucket",
+    }
+
+
+def test_local_name():
+    assert tpl.local_name("ReconciliationResultsBucket") == "kassa-local-reconciliation-results-bucket"
+    assert tpl.local_name("SQSQueue2", prefix="x") == "x-sqs-queue-2"
+    with pytest.raises(ValueError):
+        tpl.local_name("A" * 70)
+
+
+def _function(events: dict, env: dict | None = None) -> dict:
+    props: dict = {"CodeUri": "functions/wallet/", "Handler": "app.h", "Events": events}
+    if env is not None:
+        props["Environment"] = {"Variables": env}
+    return {"Type": "AWS::Serverless::Function", "Properties": props}
+
+
+def test_event_source_helpers_defaults_and_errors():
+    template = {
+        "Resources": {
+            "T": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+            "B": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "fixed-name"}},
+            "F": _function(
+                {
+                    "Plain": {"Type": "DynamoDB", "Properties": {"Stream": {"Fn::Sub": "${T.StreamArn}"}}},
+                    "Elsewhere": {
+                        "Type": "DynamoDB",
+                        "Properties": {"Stream": "arn:aws:dynamodb:x:y:table/z/stream/1"},
+                    },
+                    "Rule": {"Type": "Schedule", "Properties": {"Schedule": "cron(0 3 * * ? *)"}},
+                    "Upload": {"Type": "S3", "Properties": {"Bucket": {"Ref": "B"}, "Events": "s3:ObjectCreated:*"}},
+                },
+                env={"BUCKET": "fixed-name", "LEVEL": {"Ref": "LogLevel"}, "OTHER": "literal"},
+            ),
+            "G": _function({"Upload": {"Type": "S3", "Properties": {"Bucket": {"Ref": "B"}}}}),
+        }
+    }
+    plain, elsewhere = tpl.stream_consumers(template)
+    # Lambda's defaults where the template says nothing
+    assert plain == tpl.StreamConsumer("F", "Plain", "T")
+    assert (plain.batch_size, plain.maximum_retry_attempts, plain.report_batch_item_failures) == (100, -1, False)
+    assert elsewhere.table_id is None
+    assert tpl.stream_consumer(template, table_id="T") == plain
+    with pytest.raises(ValueError, match="expected one"):
+        tpl.stream_consumer(template)  # no event on LedgerTable's stream here
+    (schedule,) = tpl.schedules(template)
+    assert schedule == ("F", "cron(0 3 * * ? *)", None) and schedule.event is None
+    with pytest.raises(ValueError, match="triggers both"):
+        tpl.s3_consumers(template)
+    assert tpl.environment_resources("F", template) == {"BUCKET": "B"}
+    assert tpl.local_resources(template) == {"B": tpl.LocalResource("B", "AWS::S3::Bucket", ("BUCKET",))}
+
+
+def test_local_resources_can_be_created_in_moto(template_dict, stack):
+    """The local names are valid for moto's buses, buckets and queues (the local stack creates them so)."""
+    s3, events, sqs = stack.client("s3"), stack.client("events"), stack.client("sqs")
+    for logical_id, resource in tpl.local_resources(template_dict).items():
+        name = tpl.local_name(logical_id, prefix="kassa-contract")
+        if resource.resource_type == tpl.BUCKET_TYPE:
+            s3.create_bucket(Bucket=name)
+            assert s3.head_bucket(Bucket=name)
+        elif resource.resource_type == tpl.EVENT_BUS_TYPE:
+            assert events.create_event_bus(Name=name)["EventBusArn"].endswith(f"/{name}")
+        else:
+            assert sqs.create_queue(QueueName=name)["QueueUrl"].endswith(f"/{name}")

@@ -77,10 +77,11 @@ def reconcile_now(kind: str, operator_id: str, s3_key: str | None) -> int:
 
 
 def serve() -> int:
+    from kassa_dev import template
     from kassa_dev.gateway import LocalGateway
     from kassa_dev.http_server import make_server, serve_in_thread
-    from kassa_dev.stack import RECONCILIATION_FUNCTION, LocalStack
-    from kassa_dev.triggers import every, run_forever
+    from kassa_dev.stack import LocalStack
+    from kassa_dev.triggers import run_forever, schedule_pumps
     from kassa_dev.workers import WorkerPool
 
     port = int(os.environ.get("KASSA_PORT") or DEFAULT_PORT)
@@ -93,16 +94,9 @@ def serve() -> int:
     server = make_server(LocalGateway(pool), port=port)
     serve_in_thread(server)
     stopped = threading.Event()
-    # As Lambda's event sources would: the table's stream, report uploads and the hourly audit.
-    audit_all = {"kassa": "audit"}
-    run_forever(
-        [
-            stack.stream_pump(pool.invoke).pump_once,
-            stack.reports_pump(pool.invoke).pump_once,
-            every(3600, lambda: pool.invoke(RECONCILIATION_FUNCTION, audit_all)),
-        ],
-        stopped,
-    )
+    # As Lambda's event sources would: the table's stream, report uploads and the template's schedules.
+    pumps = [stack.stream_pump(pool.invoke).pump_once, stack.reports_pump(pool.invoke).pump_once]
+    run_forever(pumps + schedule_pumps(pool.invoke, template.schedules()), stopped)
     base = f"http://127.0.0.1:{port}"
     print(f"Kassa is serving {base}  (embedded DynamoDB: {stack.dynamodb.endpoint_url}, table {stack.table})")
     if not os.environ.get("KASSA_DEMO_API_KEY"):

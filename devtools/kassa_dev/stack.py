@@ -15,13 +15,6 @@ from kassa_dev.embedded_dynamodb import EmbeddedDynamoDB
 DEMO_OPERATOR = "demo"
 DEFAULT_TABLE = "kassa-local"
 REGION = "us-east-1"
-# Local stand-ins for the template's bus and buckets (their names are the stack's in AWS).
-LOCAL_RESOURCES = {
-    "KASSA_EVENT_BUS": "kassa-local",
-    "KASSA_PROVIDER_REPORTS_BUCKET": "kassa-provider-reports",
-    "KASSA_RESULTS_BUCKET": "kassa-reconciliation-results",
-}
-RECONCILIATION_FUNCTION = "ReconciliationFunction"
 
 
 def use_local_aws(endpoint_url: str, table: str) -> None:
@@ -66,38 +59,50 @@ class LocalStack:
         return self
 
     def _create_reconciliation_resources(self) -> None:
+        """The template's buckets, event bus and queues, under local names, and the environment variables
+        that name them set as the template sets them for the functions."""
         from kassa.settings import settings
 
-        os.environ.update(LOCAL_RESOURCES)
+        created: dict[str, str] = {}
+        for logical_id, resource in template.local_resources().items():
+            name = resource.local_name
+            if resource.resource_type == "AWS::S3::Bucket":
+                self.client("s3").create_bucket(Bucket=name)
+                created[logical_id] = name
+            elif resource.resource_type == "AWS::Events::EventBus":
+                self.client("events").create_event_bus(Name=name)
+                created[logical_id] = name
+            elif resource.resource_type == "AWS::SQS::Queue":
+                created[logical_id] = self.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+        self.resources = created
+        os.environ.update(template.local_environment(created))
         settings.cache_clear()
-        s3 = self.client("s3")
-        for bucket in (LOCAL_RESOURCES["KASSA_PROVIDER_REPORTS_BUCKET"], LOCAL_RESOURCES["KASSA_RESULTS_BUCKET"]):
-            s3.create_bucket(Bucket=bucket)
-        events = self.client("events")
-        if LOCAL_RESOURCES["KASSA_EVENT_BUS"] not in [b["Name"] for b in events.list_event_buses()["EventBuses"]]:
-            events.create_event_bus(Name=LOCAL_RESOURCES["KASSA_EVENT_BUS"])
 
     def stream_pump(self, invoke: Any) -> Any:
-        """The table's stream driving the reconciliation function, as its event source mapping would."""
+        """The table's stream driving its consumer function, as the event source mapping would."""
         from kassa_dev.triggers import StreamPump
 
+        consumer = template.stream_consumer()
         arn = self.client("dynamodb").describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
-        return StreamPump(self.client("dynamodbstreams"), arn, invoke, RECONCILIATION_FUNCTION)
+        # Lambda makes 1 + MaximumRetryAttempts deliveries before the on-failure destination.
+        deliveries = consumer.maximum_retry_attempts + 1 if consumer.maximum_retry_attempts >= 0 else 10
+        return StreamPump(
+            self.client("dynamodbstreams"), arn, invoke, consumer.function_id, consumer.batch_size, deliveries
+        )
 
     def reports_pump(self, invoke: Any) -> Any:
-        """Uploads of provider reports triggering the reconciliation function, as S3 notifications would."""
+        """Uploads to the template's triggering bucket invoking its function, as S3 notifications would."""
         from kassa_dev.triggers import BucketPump
 
-        return BucketPump(
-            self.client("s3"), LOCAL_RESOURCES["KASSA_PROVIDER_REPORTS_BUCKET"], invoke, RECONCILIATION_FUNCTION
-        )
+        ((bucket_id, function_id),) = template.s3_consumers().items()
+        return BucketPump(self.client("s3"), self.resources[bucket_id], invoke, function_id)
 
     def event_queue(self, name: str) -> str:
         """An SQS queue receiving every Kassa event on the bus (for looking at what was published)."""
         sqs, events = self.client("sqs"), self.client("events")
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        bus = LOCAL_RESOURCES["KASSA_EVENT_BUS"]
+        bus = os.environ["KASSA_EVENT_BUS"]
         events.put_rule(Name=f"{name}-rule", EventBusName=bus, EventPattern='{"source": ["kassa.ledger"]}')
         events.put_targets(Rule=f"{name}-rule", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
         return str(url)

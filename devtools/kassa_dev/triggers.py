@@ -10,22 +10,30 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from kassa.observability import logger
 
 Invoke = Callable[[str, dict[str, Any]], Any]
-MAX_DELIVERIES = 3
 
 
 class StreamPump:
     """Reads every shard of the table's stream from the start and hands batches to ``function_id``;
-    records the function reports as failed are delivered again (at most MAX_DELIVERIES times, then kept
-    in ``dead_letters``, as the on-failure destination would)."""
+    records the function reports as failed are delivered again (at most ``max_deliveries`` times, then
+    kept in ``dead_letters``, as the on-failure destination would)."""
 
-    def __init__(self, streams: Any, stream_arn: str, invoke: Invoke, function_id: str, batch_size: int = 100) -> None:
+    def __init__(
+        self,
+        streams: Any,
+        stream_arn: str,
+        invoke: Invoke,
+        function_id: str,
+        batch_size: int = 100,
+        max_deliveries: int = 6,
+    ) -> None:
         self.streams, self.stream_arn, self.invoke = streams, stream_arn, invoke
-        self.function_id, self.batch_size = function_id, batch_size
+        self.function_id, self.batch_size, self.max_deliveries = function_id, batch_size, max_deliveries
         self._iterators: dict[str, str | None] = {}
         self._retry: list[dict[str, Any]] = []
         self._deliveries: dict[str, int] = {}
@@ -78,7 +86,7 @@ class StreamPump:
         for record in batch[first:]:
             sequence = record["dynamodb"]["SequenceNumber"]
             self._deliveries[sequence] = self._deliveries.get(sequence, 0) + 1
-            target = self.dead_letters if self._deliveries[sequence] >= MAX_DELIVERIES else self._retry
+            target = self.dead_letters if self._deliveries[sequence] >= self.max_deliveries else self._retry
             target.append(record)
 
 
@@ -141,3 +149,14 @@ def every(seconds: float, action: Callable[[], Any]) -> Callable[[], None]:
             action()
 
     return pump
+
+
+def schedule_pumps(invoke: Invoke, schedules: list[Any]) -> list[Callable[[], None]]:
+    """The template's ``rate(...)`` schedules as pumps (moto stores schedules but never fires them)."""
+    units = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+    pumps = []
+    for schedule in schedules:
+        amount, _, unit = schedule.expression.removeprefix("rate(").removesuffix(")").partition(" ")
+        if schedule.expression.startswith("rate(") and unit in units:
+            pumps.append(every(int(amount) * units[unit], partial(invoke, schedule.function_id, schedule.event or {})))
+    return pumps

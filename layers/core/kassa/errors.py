@@ -68,6 +68,12 @@ class SessionNotFound(KassaError):
     code = "session_not_found"
 
 
+class RunNotFound(KassaError):
+    """No reconciliation run with this id."""
+
+    code = "run_not_found"
+
+
 class InsufficientFunds(KassaError):
     """The balance does not cover this amount."""
 

@@ -83,7 +83,7 @@ def get_run(
     store = ReconcileStore()
     run = store.get_run(caller.operator_id, runId)
     if run is None:
-        raise runs.RunNotFound()
+        raise errors.RunNotFound()
     found, last = store.findings(caller.operator_id, runId, limit, _cursor(cursor, caller.operator_id, runId))
     next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
     return RunOut(**{k: v for k, v in run.items() if k in RunOut.model_fields}, findings=found, nextCursor=next_cursor)

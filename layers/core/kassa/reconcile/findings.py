@@ -16,6 +16,7 @@ class Kind(StrEnum):
     CHAIN_BROKEN = "chain_broken"  # the entry's previous hash is not its predecessor's
     ENTRY_MISSING = "entry_missing"  # a version with no entry
     ENTRY_DELETED = "entry_deleted"  # the stream saw an entry removed
+    WALLET_DELETED = "wallet_deleted"  # the stream saw a wallet item removed
     STALE_BET = "stale_bet"  # a bet open past the operator's limit
     # provider report matching
     MATCHED = "matched"
@@ -38,7 +39,8 @@ class Finding:
     @property
     def key(self) -> str:
         """Stable identity: the same problem found twice (a redelivered stream batch) is one finding."""
-        where = self.version if self.version is not None else f"{self.transaction_id}:{self.action}"
+        # A transaction's finding is keyed by the transaction (two rejections share a wallet version).
+        where = f"{self.transaction_id}:{self.action}" if self.transaction_id else self.version
         return f"{self.kind.value}#{self.player_id}#{where}"
 
     def as_dict(self) -> dict[str, object]:

@@ -33,12 +33,6 @@ REPORT = "report"
 STALE_REFUND_PREFIX = "stale-refund-"
 
 
-class RunNotFound(errors.KassaError):
-    """No reconciliation run with this id."""
-
-    code = "run_not_found"
-
-
 def start_run(operator_id: str, kind: str, s3_key: str | None = None, store: ReconcileStore | None = None) -> str:
     if kind == REPORT and not (s3_key or "").startswith(f"{operator_id}/"):
         # Operators are tenants: a report is read only from under the operator's own prefix.
@@ -64,6 +58,9 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
         status, error = "completed", None
     except errors.KassaError as failure:
         found, status, error = [], "failed", failure.detail
+    except Exception as failure:  # a missing report, S3 refusing: the run fails, it never stays "running"
+        logger.exception("reconciliation run failed", extra={"operatorId": operator_id, "runId": run_id})
+        found, status, error = [], "failed", type(failure).__name__
     now = now_iso()
     for finding in found:
         store.record_finding(operator_id, finding, now, run_id=run_id)

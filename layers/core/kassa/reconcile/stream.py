@@ -29,7 +29,11 @@ def handle_record(record: dict[str, Any], store: ReconcileStore | None = None) -
     kind = image.get("type", {}).get("S")
     if kind == "entry":
         _entry(record["eventName"], change, store)
-    elif kind == "wallet" and record["eventName"] != "REMOVE":
+    elif kind == "wallet" and record["eventName"] == "REMOVE":
+        wallet = codec.wallet_from_item(change["OldImage"])
+        removed = Finding(Kind.WALLET_DELETED, wallet.player_id, wallet.version, detail="the wallet item was removed")
+        _report(store, wallet.operator_id, [removed])
+    elif kind == "wallet":
         _wallet(change["NewImage"], store)
     elif kind == "run" and record["eventName"] == "INSERT" and image.get("status", {}).get("S") == "pending":
         from kassa.reconcile import runs
@@ -89,15 +93,12 @@ def _wallet(image: dict[str, Any], store: ReconcileStore) -> None:
         expected = (entry.wallet_balance, entry.wallet_bonus, entry.hash) if entry else None
     if expected is None:
         found = [Finding(Kind.ENTRY_MISSING, wallet.player_id, wallet.version, detail="the wallet's last entry")]
-    elif state != expected:
-        found = [
-            Finding(
-                Kind.BALANCE_MISMATCH,
-                wallet.player_id,
-                wallet.version,
-                detail=f"wallet {state[:2]} is not its entry's {expected[:2]} (or the last hash differs)",
-            )
-        ]
+    elif state[:2] != expected[:2]:
+        detail = f"wallet {state[:2]} is not its last entry's {expected[:2]}"
+        found = [Finding(Kind.BALANCE_MISMATCH, wallet.player_id, wallet.version, detail=detail)]
+    elif state[2] != expected[2]:
+        detail = "the wallet's last hash is not its last entry's"
+        found = [Finding(Kind.VERSION_MISMATCH, wallet.player_id, wallet.version, detail=detail)]
     else:
         found = []
     _report(store, wallet.operator_id, found)

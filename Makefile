@@ -31,5 +31,11 @@ openapi: $(STAMP)
 layer-requirements: $(STAMP)
 	$(BIN)/python -m kassa_dev.layer_requirements > layers/core/requirements.txt
 
+bench: $(STAMP)
+	$(BIN)/python -m kassa_dev.bench
+
+stress: $(STAMP)
+	$(BIN)/python -m kassa_dev.bank --clients 16 --operations 20000 --wallets 8
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,145 @@
+"""Kassa and the baseline side by side on one local stack.
+
+One embedded DynamoDB holds Kassa's table (from template.yaml), the baseline's table and its idempotency
+table. One pool of worker processes (warm "containers", as ``kassa serve`` runs them) runs both Kassa's
+handlers and the baseline's. Two HTTP servers front them, each with its own ``LocalGateway``: the Kassa
+one routes to Kassa's functions, the baseline one sends the same routes to the baseline handler. Both
+run Kassa's real authorizer first, so both pay the same authentication, payload-2.0 event building,
+inter-process hop and HTTP server; what differs is only the function behind the route.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from kassa_dev.gateway import FunctionRunner, Invoker, LambdaContext
+from kassa_dev.workers import WorkerPool
+
+BASELINE_FUNCTION = "BaselineFunction"
+# The template's functions the benchmark's routes reach (loaded up front in every worker).
+KASSA_FUNCTIONS = ("AuthorizerFunction", "WalletFunction", "TransactionsFunction")
+# Routes of the native API the baseline answers in Kassa's stead.
+REDIRECTED = ("WalletFunction", "TransactionsFunction")
+
+
+class BenchRunner(FunctionRunner):
+    """Kassa's functions as ``FunctionRunner`` loads them, plus the baseline handler."""
+
+    def invoke(self, function_id: str, event: dict[str, Any]) -> Any:
+        if function_id == BASELINE_FUNCTION:
+            from kassa_dev.bench import baseline
+
+            return baseline.lambda_handler(event, LambdaContext(BASELINE_FUNCTION))
+        return super().invoke(function_id, event)
+
+    def preload(self) -> None:
+        """Import every handler the workload reaches and build its clients, before anything is timed."""
+        from kassa.store.client import dynamodb
+        from kassa_dev.bench import baseline
+
+        for function_id in KASSA_FUNCTIONS:
+            if function_id in self.functions:
+                module_name = self.functions[function_id].handler.rpartition(".")[0]
+                self._module(function_id, module_name)
+        dynamodb()
+        baseline.dynamodb()
+        baseline._idempotency()
+        baseline._idempotent_apply()
+
+
+class Redirect:
+    """An invoker that sends some function ids elsewhere (the native routes to the baseline)."""
+
+    def __init__(self, invoker: Invoker, redirects: dict[str, str]) -> None:
+        self.invoker = invoker
+        self.redirects = redirects
+
+    def invoke(self, function_id: str, event: dict[str, Any]) -> Any:
+        return self.invoker.invoke(self.redirects.get(function_id, function_id), event)
+
+
+def baseline_invoker(invoker: Invoker) -> Redirect:
+    return Redirect(invoker, dict.fromkeys(REDIRECTED, BASELINE_FUNCTION))
+
+
+def _bench_worker_main(connection: Connection) -> None:
+    # What the functions print (Powertools log lines, EMF metrics) is still produced, as in Lambda,
+    # but goes nowhere instead of into the benchmark's table.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    runner = BenchRunner()
+    runner.preload()
+    connection.send(("ready", None))
+    while True:
+        try:
+            message = connection.recv()
+        except EOFError:
+            return
+        function_id, event = message
+        try:
+            connection.send(("ok", runner.invoke(function_id, event)))
+        except Exception:
+            connection.send(("error", traceback.format_exc()))
+
+
+class BenchPool(WorkerPool):
+    """``WorkerPool`` whose workers also run the baseline, and are warm before the first request."""
+
+    def start(self) -> BenchPool:
+        for _ in range(self.size):
+            parent, child = self._context.Pipe()
+            process = self._context.Process(target=_bench_worker_main, args=(child,), daemon=True)
+            process.start()
+            child.close()
+            self._all.append((process, parent))
+        for process, parent in self._all:
+            status, _ = parent.recv()  # each worker says "ready" once its modules are loaded
+            assert status == "ready", status
+            self._idle.put((process, parent))
+        return self
+
+
+@dataclass
+class Bench:
+    kassa_url: str
+    baseline_url: str
+    api_key: str
+    stack: Any
+
+
+@contextlib.contextmanager
+def bench_stack(workers: int) -> Iterator[Bench]:
+    """The local stack with both systems behind HTTP, on free ports."""
+    from kassa_dev.bench import baseline
+    from kassa_dev.gateway import LocalGateway
+    from kassa_dev.http_server import make_server, serve_in_thread
+    from kassa_dev.stack import LocalStack
+
+    stack = LocalStack(table="kassa-bench").start()
+    try:
+        demo = stack.seed_demo_operator()
+        os.environ.setdefault(baseline.TABLE_ENV, baseline.DEFAULT_TABLE)
+        os.environ.setdefault(baseline.IDEMPOTENCY_TABLE_ENV, baseline.DEFAULT_IDEMPOTENCY_TABLE)
+        baseline.create_tables(stack.client("dynamodb"))
+        pool = BenchPool(workers).start()
+        servers = []
+        try:
+            for gateway in (LocalGateway(pool), LocalGateway(baseline_invoker(pool))):
+                server = make_server(gateway, port=0)
+                serve_in_thread(server)
+                servers.append(server)
+            kassa_url, baseline_url = (f"http://127.0.0.1:{s.server_address[1]}" for s in servers)
+            yield Bench(kassa_url, baseline_url, demo.api_key, stack)
+        finally:
+            for server in servers:
+                server.shutdown()
+                server.server_close()
+            pool.stop()
+    finally:
+        stack.stop()

@@ -1,0 +1,504 @@
+"""The machine a run happened on, and the run as Markdown (printed, and written to docs/PERFORMANCE.md)."""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import platform
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from kassa_dev.bench.coldstart import BARE, ColdStart
+from kassa_dev.bench.counting import OperationCost
+from kassa_dev.bench.workload import MOVEMENTS, OPERATIONS, CellResult, RaceResult
+
+COLD_START_LIMIT = 1.75  # the issue's acceptance: each function within 1.75x the bare handler
+REQUESTS_LIMIT = Decimal("0.5")  # Kassa's DynamoDB requests per movement at most half the baseline's
+PACKAGES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "moto", "requests")
+
+
+# -- the machine ------------------------------------------------------------------------------------
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _cpu_model() -> str:
+    for line in _read("/proc/cpuinfo").splitlines():
+        if line.lower().startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _memory() -> str:
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return "unknown"
+
+
+def _os_name() -> str:
+    for line in _read("/etc/os-release").splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return f"{line.split('=', 1)[1].strip().strip(chr(34))} (kernel {platform.release()})"
+    return platform.platform()
+
+
+def _git() -> str:
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    try:
+        head = subprocess.run(  # noqa: S603 - the repository's own git, reading its state
+            [git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(  # noqa: S603
+            [git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}{' with uncommitted changes' if dirty else ''}"
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def machine() -> dict[str, str]:
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    versions = []
+    for package in PACKAGES:
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "Date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "CPU": _cpu_model(),
+        "Cores": f"{os.cpu_count()} logical, {usable} usable by this process",
+        "Memory": _memory(),
+        "OS": _os_name(),
+        "Python": f"{platform.python_implementation()} {platform.python_version()}",
+        "Packages": ", ".join(versions),
+        "Kassa": _git(),
+        "Load average (1/5/15 min) at start": _load(),
+    }
+
+
+# -- the run ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    command: str
+    operations: int
+    clients: Sequence[int]
+    workers: int
+    seconds: float = 0.0
+    machine: dict[str, str] = field(default_factory=dict)
+    load_at_end: str = ""
+    cells: list[CellResult] = field(default_factory=list)
+    costs: list[OperationCost] = field(default_factory=list)
+    cold: list[ColdStart] = field(default_factory=list)
+    races: list[RaceResult] = field(default_factory=list)
+    cost_samples: int = 0
+
+
+def _ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.1f}"
+
+
+def _ratio(a: float | Decimal, b: float | Decimal) -> str:
+    if not b or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
+        return "-"
+    return f"{float(a) / float(b):.2f}"
+
+
+def _num(value: Decimal) -> str:
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> list[str]:
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = ["---:" if a == "r" else ":---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _cell(run: Run, system: str, operation: str, clients: int) -> CellResult | None:
+    for cell in run.cells:
+        if (cell.system, cell.operation, cell.clients) == (system, operation, clients):
+            return cell
+    return None
+
+
+def _cost(run: Run, system: str, operation: str) -> OperationCost | None:
+    for cost in run.costs:
+        if (cost.system, cost.operation) == (system, operation):
+            return cost
+    return None
+
+
+def requests_per_movement(run: Run, system: str) -> Decimal:
+    costs = [c for c in (_cost(run, system, op) for op in MOVEMENTS) if c is not None]
+    return sum((c.requests for c in costs), Decimal(0)) / len(costs) if costs else Decimal(0)
+
+
+def summary(run: Run) -> list[str]:
+    lines = ["## Summary", ""]
+    kassa, base = requests_per_movement(run, "kassa"), requests_per_movement(run, "baseline")
+    if base:
+        ratio = kassa / base
+        verdict = "met" if ratio <= REQUESTS_LIMIT else "NOT met"
+        lines.append(
+            f"- DynamoDB requests per movement (bet, win; the route's function, authorizer apart): Kassa "
+            f"{_num(kassa)}, baseline {_num(base)}: Kassa / baseline = {ratio:.2f} "
+            f"(acceptance <= {REQUESTS_LIMIT}: {verdict})."
+        )
+    bare = next((c for c in run.cold if c.name == BARE), None)
+    functions = [c for c in run.cold if c.name != BARE]
+    if bare and functions:
+        worst = max(functions, key=lambda c: c.median)
+        worst_cpu = max(functions, key=lambda c: c.cpu_median)
+        verdict = "met" if worst.median <= COLD_START_LIMIT * bare.median else "NOT met"
+        cpu_verdict = "met" if worst_cpu.cpu_median <= COLD_START_LIMIT * bare.cpu_median else "NOT met"
+        lines.append(
+            f"- Cold start (import + init, median wall time): slowest function {worst.name} "
+            f"{_ms(worst.median)} ms = {worst.median / bare.median:.2f}x the bare boto3 handler "
+            f"({_ms(bare.median)} ms) (acceptance <= {COLD_START_LIMIT}x: {verdict}); by CPU time, slowest "
+            f"{worst_cpu.name} {worst_cpu.cpu_median / bare.cpu_median:.2f}x ({cpu_verdict})."
+        )
+    for clients in run.clients:
+        ratios = []
+        for operation in OPERATIONS:
+            k, b = _cell(run, "kassa", operation, clients), _cell(run, "baseline", operation, clients)
+            if k and b and b.throughput:
+                ratios.append(f"{operation} {k.throughput / b.throughput:.2f}")
+        if ratios:
+            lines.append(f"- Throughput Kassa / baseline, {clients} client(s): {', '.join(ratios)}.")
+    failed = [c for c in run.cells if c.ok != c.operations]
+    lines.append(
+        f"- Requests answered other than expected: {sum(c.operations - c.ok for c in failed)}"
+        + (f" (in {', '.join(f'{c.system} {c.operation}/{c.clients}' for c in failed)})." if failed else ".")
+    )
+    return lines
+
+
+def throughput_section(run: Run) -> list[str]:
+    header = [
+        "operation",
+        "clients",
+        "Kassa ops/s",
+        "Kassa p50 ms",
+        "Kassa p99 ms",
+        "baseline ops/s",
+        "baseline p50 ms",
+        "baseline p99 ms",
+        "ops/s K/B",
+        "p50 K/B",
+        "p99 K/B",
+    ]
+    rows = []
+    for clients in run.clients:
+        for operation in OPERATIONS:
+            k, b = _cell(run, "kassa", operation, clients), _cell(run, "baseline", operation, clients)
+            if k is None or b is None:
+                continue
+            rows.append(
+                [
+                    operation,
+                    clients,
+                    f"{k.throughput:.1f}",
+                    _ms(k.percentile(0.5)),
+                    _ms(k.percentile(0.99)),
+                    f"{b.throughput:.1f}",
+                    _ms(b.percentile(0.5)),
+                    _ms(b.percentile(0.99)),
+                    _ratio(k.throughput, b.throughput),
+                    _ratio(k.percentile(0.5), b.percentile(0.5)),
+                    _ratio(k.percentile(0.99), b.percentile(0.99)),
+                ]
+            )
+    lines = [
+        "## Throughput and latency over HTTP",
+        "",
+        f"{run.operations} requests per cell (operation x clients x system), against the local stack: the HTTP "
+        f"server, the local API gateway with Kassa's Lambda authorizer, {run.workers} warm worker processes "
+        "running the handlers, and the embedded DynamoDB (moto, one request at a time). K/B: Kassa / baseline "
+        "(above 1 for ops/s, below 1 for latency means Kassa is faster).",
+        "",
+        *_table(header, rows, "lr" + "r" * 9),
+    ]
+    problems = [c for c in run.cells if c.errors or c.ok != c.operations]
+    if problems:
+        lines += ["", "Unexpected answers (not counted in the figures):", ""]
+        for cell in problems:
+            statuses = ", ".join(f"{status}: {n}" for status, n in sorted(cell.statuses.items()))
+            lines.append(f"- {cell.system} {cell.operation}, {cell.clients} client(s): {statuses}")
+            lines += [f"  - `{error}`" for error in cell.errors[:3]]
+    return lines
+
+
+def _failures(cost: OperationCost) -> str:
+    if not cost.errors:
+        return ""
+    failed = ", ".join(f"{_num(Decimal(n) / cost.samples)}x {what}" for what, n in sorted(cost.errors.items()))
+    return f" (failed: {failed})"
+
+
+def costs_section(run: Run) -> list[str]:
+    header = [
+        "system",
+        "operation",
+        "requests",
+        "DynamoDB calls",
+        "RCU",
+        "WCU",
+        "index WCU (est.)",
+        "authorizer requests",
+        "authorizer RCU",
+    ]
+    rows = []
+    authorizer = run.costs[0].describe_calls(authorizer=True) if run.costs else "-"
+    for cost in run.costs:
+        rows.append(
+            [
+                cost.system,
+                cost.operation,
+                _num(cost.requests) + (" (varied)" if cost.varied else ""),
+                cost.describe_calls() + _failures(cost),
+                _num(cost.rcu),
+                _num(cost.wcu),
+                _num(cost.index_wcu),
+                _num(cost.authorizer_requests),
+                _num(cost.authorizer_rcu),
+            ]
+        )
+    lines = [
+        "## DynamoDB requests and consumed capacity per operation",
+        "",
+        f"Mean per request over {run.cost_samples} requests of each operation, run in-process through the same "
+        "gateway and handlers, with botocore hooks on the handlers' DynamoDB clients. The route's function and "
+        f"the authorizer (the same for both systems: {authorizer} per request, as API Gateway calls it when "
+        "its authorizer cache is off, the local gateway's behaviour) are counted apart. Capacity units are "
+        "computed from the item sizes with DynamoDB's formulas (see *Method*), not reported by DynamoDB.",
+        "",
+        *_table(header, rows, "llrlrrrrr"),
+        "",
+    ]
+    per_movement = []
+    for system in ("kassa", "baseline"):
+        costs = [c for c in (_cost(run, system, op) for op in MOVEMENTS) if c is not None]
+        if costs:
+            n = len(costs)
+            per_movement.append(
+                [
+                    system,
+                    _num(sum((c.requests for c in costs), Decimal(0)) / n),
+                    _num(sum((c.requests + c.authorizer_requests for c in costs), Decimal(0)) / n),
+                    _num(sum((c.rcu + c.wcu for c in costs), Decimal(0)) / n),
+                    _num(sum((c.rcu + c.wcu + c.index_wcu for c in costs), Decimal(0)) / n),
+                ]
+            )
+    if len(per_movement) == 2:
+        k, b = per_movement
+        per_movement.append(
+            ["Kassa / baseline", *(_ratio(Decimal(x), Decimal(y)) for x, y in zip(k[1:], b[1:], strict=True))]
+        )
+    lines += [
+        "Per movement (mean of bet and win):",
+        "",
+        *_table(
+            ["", "requests", "requests incl. authorizer", "capacity units (RCU + WCU)", "incl. index WCU (est.)"],
+            per_movement,
+        ),
+    ]
+    return lines
+
+
+def cold_section(run: Run) -> list[str]:
+    bare = next((c for c in run.cold if c.name == BARE), None)
+    rows = []
+    for cold in run.cold:
+        rows.append(
+            [
+                cold.name if cold.name == BARE else f"functions/{cold.name}/app.py",
+                _ms(cold.median),
+                _ratio(cold.median, bare.median) if bare else "-",
+                _ms(cold.cpu_median),
+                _ratio(cold.cpu_median, bare.cpu_median) if bare else "-",
+                f"{_ms(min(cold.runs))}-{_ms(max(cold.runs))}" if cold.runs else "-",
+                ", ".join(f"{package} {ms:.0f}" for package, ms in cold.top_imports) or "-",
+            ]
+        )
+    runs = len(run.cold[0].runs) if run.cold else 0
+    return [
+        "## Cold start",
+        "",
+        f"Import of the handler module + building what its first invocation needs "
+        f"(`kassa.store.client.dynamodb()`), in a fresh interpreter each time, median of {runs} runs; the bare "
+        'handler only does `import boto3; boto3.client("dynamodb")`. Ratio: / bare handler. Top imports: self '
+        "time (ms) by top-level package under `python -X importtime` (one extra run; importtime inflates them).",
+        "",
+        *_table(
+            [
+                "handler",
+                "wall ms",
+                "ratio",
+                "CPU ms",
+                "CPU ratio",
+                "wall range ms",
+                "top imports (ms)",
+            ],
+            rows,
+            "lrrrrrl",
+        ),
+    ]
+
+
+def race_section(run: Run) -> list[str]:
+    if not run.races:
+        return []
+    rows = [
+        [
+            race.system,
+            race.rounds,
+            race.clients,
+            race.accepted,
+            race.rounds,
+            race.overdrawn_rounds,
+            race.lost_update_rounds,
+            ", ".join(sorted(set(race.final_balances))),
+        ]
+        for race in run.races
+    ]
+    return [
+        "## Why the baseline is not an alternative",
+        "",
+        "The baseline reads the wallet, checks the funds and writes the new balance with no condition, so "
+        "nothing stops two requests on one wallet from interleaving: both read the same balance, both pass the "
+        "check, the second write overwrites the first (a lost update) or both debits are accepted against money "
+        "that was there once (an overdraw). It also writes the balance and the ledger row separately (a crash "
+        "between them leaves a balance change with no ledger row), and it settles wins without checking the bet. "
+        "Kassa decides against a strongly consistent read and commits in one conditional transaction "
+        "(wallet version, entry absent, bet state), so a conflicting writer makes it re-read and decide again.",
+        "",
+        "Observed in this run: each round opens a wallet holding exactly one bet's worth and sends that many "
+        "concurrent bets (distinct transactions) at it over HTTP. Correct: exactly one accepted per round, final "
+        "balance 0.",
+        "",
+        *_table(
+            [
+                "system",
+                "rounds",
+                "concurrent bets",
+                "bets accepted",
+                "correct would be",
+                "rounds overdrawn",
+                "rounds with lost updates",
+                "final balances",
+            ],
+            rows,
+            "lrrrrrrl",
+        ),
+    ]
+
+
+def method_section(run: Run) -> list[str]:
+    return [
+        "## Method",
+        "",
+        "- **Workload.** Each client works on its own wallet (funded once, not timed), so clients never contend "
+        "for a wallet. `balance`: `GET /v1/wallets/{p}`; `bet`: a new transaction and bet id each time, "
+        '`"1.00"`; `win`: `"2.00"` settling the i-th bet; `replay`: the i-th bet sent again byte for byte '
+        "(Kassa answers 200 from the ledger entry, the baseline from Powertools' idempotency record). Every "
+        "answer is checked against the expected status; others are reported and left out of the figures.",
+        "- **Clients.** A separate process (so the clients do not share a GIL with the server side), one thread "
+        "and one keep-alive `requests.Session` per client, connections opened before a start barrier. "
+        "Throughput: answered requests / wall time from the barrier to the last answer. Latency: per request, "
+        "until the whole answer is read; p50/p99 by nearest rank.",
+        f"- **Server side.** One process: the HTTP server (a thread per connection), one `LocalGateway` per "
+        f"system, the embedded DynamoDB; {run.workers} worker processes run the handlers, one request at a time "
+        "each, as Lambda containers do, already warm (modules imported, clients built) before anything is "
+        "timed. The systems' cells alternate (Kassa first, then baseline first for the next operation) so a "
+        "change in background load does not always fall on the same one.",
+        "- **Baseline** (`devtools/kassa_dev/bench/baseline.py`): what a user might write with Powertools: an "
+        "`APIGatewayHttpResolver` handler that reads the wallet (`GetItem`), checks the funds, writes the new "
+        "balance (`UpdateItem`) and a ledger row (`PutItem`), inside `idempotent_function` with a "
+        "`DynamoDBPersistenceLayer` on its own idempotency table, keyed by operator, player, type and "
+        "transaction id. It runs in the same worker processes, behind the same HTTP server, gateway and "
+        "authorizer as Kassa, so the comparison isolates the function. It is leaner than Kassa elsewhere (no "
+        "pydantic validation, no structured log line or EMF metrics per request, no hash chain, no bet "
+        "tracking), so its latency is a floor for what a user would ship.",
+        "- **DynamoDB requests and capacity.** Counted in-process with botocore hooks (`before-parameter-build`, "
+        "`after-call`) on the handlers' clients. Capacity is computed from item sizes (attribute names + values) "
+        "with DynamoDB's formulas: reads 1 RCU per 4 KB strongly consistent (half for eventually consistent and "
+        "for global-index queries), writes 1 WCU per 1 KB of the larger of the item before and after, "
+        "transactional reads and writes 2x per item (a `ConditionCheck` billed as a write), rounding up per "
+        "item, failed conditions charged too. The item before and after each write is read with a separate, "
+        "unhooked client. Index WCU estimate the writes to secondary indexes (Kassa's table has an ALL-projected "
+        "LSI on entries and two GSIs) at the standard rate. The embedded DynamoDB is moto, so request counts are "
+        "exact, capacity is computed, and absolute latencies are moto's, not DynamoDB's (moto serves one "
+        "request at a time, in the benchmark's own process).",
+        "- **Cold start.** A fresh `python` per run with Lambda's environment (template variables, function "
+        "name, credentials in the environment, no AWS config files); timed inside the interpreter from just "
+        "before the handler module's import to just after `dynamodb()` is built, so interpreter start-up "
+        "(common to both) is not included; one discarded round first (warm file cache and `__pycache__`), then "
+        "rounds over all handlers in turn. Wall time is what a cold start costs on an idle core; CPU time is "
+        "given because on a shared machine wall time also includes waiting for a core.",
+        f"- **Machine load.** The load average was {run.machine.get('Load average (1/5/15 min) at start', '?')} "
+        f"at the start and {run.load_at_end} at the end of the run, on "
+        f"a machine with {run.machine.get('Cores', '?')}: figures from a busy machine are slower and noisier than "
+        "from an idle one (a load average above the number of cores means processes were waiting for one).",
+    ]
+
+
+def render(run: Run) -> str:
+    lines = [
+        "# Kassa performance",
+        "",
+        "Recorded by `make bench` (`python -m kassa_dev.bench`, devtools/kassa_dev/bench/): throughput and latency "
+        "over HTTP against the local stack, DynamoDB requests and capacity per operation, cold start per "
+        "function, each next to a baseline a user might write instead. Timing figures belong to this machine "
+        "and this run; request counts do not depend on either.",
+        "",
+        f"Command: `{run.command}` ({run.seconds:.0f} s in all)",
+        "",
+        "## Machine",
+        "",
+        *_table(["", ""], [*run.machine.items(), ("Load average (1/5/15 min) at end", run.load_at_end)], "ll"),
+        "",
+        *summary(run),
+        "",
+        *throughput_section(run),
+        "",
+        *costs_section(run),
+        "",
+        *cold_section(run),
+        "",
+        *race_section(run),
+        "",
+        *method_section(run),
+        "",
+    ]
+    return "\n".join(lines)

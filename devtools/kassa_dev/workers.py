@@ -23,7 +23,11 @@ DEFAULT_WORKERS = 8
 def _worker_main(connection: Connection) -> None:
     from kassa_dev.gateway import FunctionRunner
 
-    runner = FunctionRunner()
+    serve_requests(connection, FunctionRunner())
+
+
+def serve_requests(connection: Connection, runner: Any) -> None:
+    """A worker's life: one (function id, event) at a time in, ("ok", result) or ("error", trace) out."""
     while True:
         try:
             message = connection.recv()

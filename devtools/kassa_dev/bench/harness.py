@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from kassa_dev.gateway import FunctionRunner, Invoker, LambdaContext
-from kassa_dev.workers import WorkerPool
+from kassa_dev.workers import WorkerPool, serve_requests
 
 BASELINE_FUNCTION = "BaselineFunction"
 # The template's functions the benchmark's routes reach (loaded up front in every worker).
@@ -76,16 +75,7 @@ def _bench_worker_main(connection: Connection) -> None:
     runner = BenchRunner()
     runner.preload()
     connection.send(("ready", None))
-    while True:
-        try:
-            message = connection.recv()
-        except EOFError:
-            return
-        function_id, event = message
-        try:
-            connection.send(("ok", runner.invoke(function_id, event)))
-        except Exception:
-            connection.send(("error", traceback.format_exc()))
+    serve_requests(connection, runner)
 
 
 class BenchPool(WorkerPool):

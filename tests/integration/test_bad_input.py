@@ -942,6 +942,7 @@ ROUTES = {
     "get-transaction": Route("GET", "/v1/wallets/{p}/transactions/{t}", None, "active", auth.READ),
     "lock": Route("POST", "/v1/wallets/{p}/lock", None, "active", auth.ADMIN),
     "unlock": Route("POST", "/v1/wallets/{p}/unlock", None, "locked", auth.ADMIN),
+    "audit-wallet": Route("GET", "/v1/wallets/{p}/audit", None, "active", auth.ADMIN),
 }
 
 

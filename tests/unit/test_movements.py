@@ -763,6 +763,7 @@ EXPECTED_CODES = {
     "TransactionNotFound": "transaction_not_found",
     "BetNotFound": "bet_not_found",
     "SessionNotFound": "session_not_found",
+    "RunNotFound": "run_not_found",
     "InsufficientFunds": "insufficient_funds",
     "WalletLocked": "wallet_locked",
     "BetAlreadySettled": "bet_already_settled",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -84,8 +82,7 @@ def get_run(
     run = store.get_run(caller.operator_id, runId)
     if run is None:
         raise errors.RunNotFound()
-    found, last = store.findings(caller.operator_id, runId, limit, _cursor(cursor, caller.operator_id, runId))
-    next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+    found, next_cursor = store.findings(caller.operator_id, runId, limit, cursor)
     return RunOut(**{k: v for k, v in run.items() if k in RunOut.model_fields}, findings=found, nextCursor=next_cursor)
 
 
@@ -97,18 +94,3 @@ def get_run(
 def audit_wallet(playerId: Annotated[Identifier, Path()]) -> WalletAudit:
     caller = principal(router, auth.ADMIN)
     return WalletAudit(**runs.audit_one_wallet(caller.operator_id, playerId))
-
-
-def _cursor(cursor: str | None, operator_id: str, run_id: str) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    from kassa.store import keys
-
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        valid = isinstance(key, dict) and key.get("pk") == {"S": keys.run_findings_pk(operator_id, run_id)}
-    except ValueError:
-        valid = False
-    if not valid:
-        raise errors.InvalidRequest("cursor is not valid for this run")
-    return key

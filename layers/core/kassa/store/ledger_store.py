@@ -16,8 +16,6 @@ A failed condition means someone else wrote first: ``WriteConflict``, and the ca
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +26,7 @@ from kassa import errors
 from kassa.clock import now_iso
 from kassa.domain.model import Entry, Wallet, WalletStatus
 from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection
-from kassa.store import codec, keys
+from kassa.store import codec, cursors, keys
 from kassa.store.client import TableStore
 from kassa.store.codec import n, s
 
@@ -233,40 +231,13 @@ class LedgerStore(TableStore):
             "ConsistentRead": True,
             "Limit": limit,
         }
-        if cursor:
-            query["ExclusiveStartKey"] = _decode_cursor(cursor, keys.wallet_pk(operator_id, player_id))
+        start = cursors.decode(cursor, keys.wallet_pk(operator_id, player_id), "TX#", ("entryVersion",))
+        if start:
+            query["ExclusiveStartKey"] = start
         response = self.client.query(**query)
-        last = response.get("LastEvaluatedKey")
         entries = [codec.entry_from_item(item) for item in response["Items"]]
-        return entries, (_encode_cursor(last) if last else None)
+        return entries, cursors.encode(response.get("LastEvaluatedKey"))
 
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
-
-
-def _decode_cursor(cursor: str, pk: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        valid = (
-            isinstance(key, dict)
-            and set(key) == {"pk", "sk", "entryVersion"}
-            and key["pk"] == {"S": pk}
-            and isinstance(key["sk"], dict)
-            and set(key["sk"]) == {"S"}
-            and str(key["sk"]["S"]).startswith("TX#")
-            and isinstance(key["entryVersion"], dict)
-            and set(key["entryVersion"]) == {"N"}
-            and str(key["entryVersion"]["N"]).isdigit()
-            and len(str(key["entryVersion"]["N"])) < 20
-        )
-    except (ValueError, TypeError):
-        valid = False
-    if not valid:
-        # A cursor names a position in one wallet's history; another wallet's or a forged one is refused.
-        raise errors.InvalidRequest("cursor is not valid for this wallet")
-    return key

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from kassa.domain.model import Bet, Entry, Outcome, Wallet
 from kassa.reconcile.findings import Finding
-from kassa.store import codec, keys
+from kassa.store import codec, cursors, keys
 from kassa.store.client import TableStore
 from kassa.store.codec import n, s
 
@@ -101,8 +101,8 @@ class ReconcileStore(TableStore):
         return self._put_once(item)
 
     def findings(
-        self, operator_id: str, run_id: str | None, limit: int, cursor: dict[str, Any] | None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        self, operator_id: str, run_id: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         pk = keys.run_findings_pk(operator_id, run_id) if run_id else keys.recon_pk(operator_id)
         query: dict[str, Any] = {
             "TableName": self.table,
@@ -111,11 +111,12 @@ class ReconcileStore(TableStore):
             "Limit": limit,
             "ConsistentRead": True,
         }
-        if cursor:
-            query["ExclusiveStartKey"] = cursor
+        start = cursors.decode(cursor, pk, "FINDING#")
+        if start:
+            query["ExclusiveStartKey"] = start
         response = self.client.query(**query)
         found = [json.loads(codec.text(item, "finding")) for item in response["Items"]]
-        return found, response.get("LastEvaluatedKey")
+        return found, cursors.encode(response.get("LastEvaluatedKey"))
 
     def mark_published(self, operator_id: str, entry_pk: str, entry_sk: str, now_epoch: int) -> bool:
         item = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 from dataclasses import replace
 from decimal import Decimal
 
@@ -744,6 +745,10 @@ class TestModel:
 
 
 def all_error_classes() -> list[type[errors.KassaError]]:
+    # Error classes live beside the code that raises them; import every such module so the walk
+    # finds the same classes whichever tests ran before this one.
+    for module in ("kassa.domain.sessions", "kassa.onewallet.tokens", "kassa.store.access_store"):
+        importlib.import_module(module)
     found: list[type[errors.KassaError]] = []
     pending = [errors.KassaError]
     while pending:
@@ -772,6 +777,10 @@ EXPECTED_CODES = {
     "IdempotencyConflict": "idempotency_conflict",
     "Forbidden": "forbidden",
     "TemporarilyUnavailable": "temporarily_unavailable",
+    "SessionOfAnotherPlayer": "invalid_request",
+    "SessionInvalid": "session_invalid",
+    "InvalidToken": "invalid_token",
+    "OperatorExists": "operator_exists",
 }
 
 

@@ -24,7 +24,8 @@ EventBridge, SQS, ...). Three adjustments make it behave like AWS where Kassa de
    wallet's entries: the 2,000-entry clean-ledger audit took eight minutes, the stress run grew
    quadratically. ``install_query_patch`` hands moto's query a view of the table whose
    ``all_items`` is that one partition; everything else (sorting, paging, filters, projections)
-   is moto's own. Index queries are unchanged: an index partition spans table partitions.
+   is moto's own. The same holds for a local index (same partition key); global index queries
+   are moto's own.
 
 4. Independence from the environment. moto looks up regions and service names with a default
    boto3/botocore session, which fails when AWS_PROFILE names a missing profile or AWS_CONFIG_FILE /
@@ -226,14 +227,18 @@ def _isolate_moto_from_aws_environment() -> None:
 
 def install_query_patch() -> None:
     """Replace moto's ``Table.query`` with ``_query`` (idempotent): same answers, but a query on
-    the table's own key reads one partition instead of the whole table."""
+    the table or a local index reads one partition instead of the whole table."""
     Table.query = _query  # type: ignore[method-assign]
 
 
 def _query(self: Table, *args: Any, **kwargs: Any) -> Any:
     arguments = _QUERY_SIGNATURE.bind(self, *args, **kwargs).arguments
     hash_key = arguments.get("hash_key")
-    if arguments.get("index_name") or hash_key is None or self.range_key_attr is None:
+    index_name = arguments.get("index_name")
+    # A local index shares the table's partition key, so its partition is the table's; a global
+    # index's partition spans the table's partitions.
+    local = index_name is None or any(index.name == index_name for index in self.indexes)
+    if not local or hash_key is None or self.range_key_attr is None:
         return moto_table_query(self, *args, **kwargs)
     return moto_table_query(_OnePartition(self, hash_key), *args, **kwargs)
 

@@ -132,7 +132,9 @@ def _invoke(function: str, event: dict[str, object]) -> object:
     from kassa_dev.gateway import FunctionRunner
 
     stack = None
-    if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+    if os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        _use_the_served_stacks_resources()
+    else:
         from kassa_dev.stack import LocalStack
 
         stack = LocalStack().start()
@@ -145,6 +147,22 @@ def _invoke(function: str, event: dict[str, object]) -> object:
     finally:
         if stack is not None:
             stack.stop()
+
+
+def _use_the_served_stacks_resources() -> None:
+    """`kassa serve` serves every service on its DynamoDB endpoint and names the template's buckets and
+    event bus with local names: an invocation against it uses the same, unless the environment says
+    otherwise."""
+    from kassa_dev import template
+
+    os.environ.setdefault("AWS_ENDPOINT_URL", os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
+    named = {
+        logical_id: resource.local_name
+        for logical_id, resource in template.local_resources().items()
+        if resource.resource_type != "AWS::SQS::Queue"  # a queue is known by its URL, not its name
+    }
+    for variable, value in template.local_environment(named).items():
+        os.environ.setdefault(variable, value)
 
 
 def manage_operators(args: argparse.Namespace) -> int:

@@ -58,10 +58,15 @@ from urllib.parse import parse_qsl
 import pytest
 
 from kassa import operators
+from kassa.domain.model import Entry
+from kassa.money import from_units
+from kassa.reconcile.report import GAME_ACTIONS
 from kassa.store.access_store import AccessStore
+from kassa.store.reconcile_store import ReconcileStore
 from kassa_dev import template
 from kassa_dev.gateway import FunctionRunner, HttpResponse, lambda_result_to_http
 from kassa_dev.stack import LocalStack
+from tests.reconciliation.conftest import Queue
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = REPO_ROOT / "events"
@@ -75,6 +80,11 @@ PROBLEM_JSON = "application/problem+json"
 SID_PLACEHOLDER = "SID-FROM-SESSION-CREATE"
 SESSION_CREATE = "auth-session-create.json"
 ONEWALLET_SID = "auth-onewallet-sid.json"
+# Stands for a reconciliation run id, only known once reconciliation-audit-start.json has answered.
+RUN_PLACEHOLDER = "RUN-FROM-AUDIT-START"
+AUDIT_START = "reconciliation-audit-start.json"
+# Where reconciliation-provider-report.json says the provider dropped its report (the test uploads it).
+PROVIDER_REPORT_KEY = f"{SAMPLE_OPERATOR}/reports/daily.jsonl"
 
 
 # --------------------------------------------------------------------------- expectations
@@ -88,7 +98,11 @@ class Step:
     response is not an HTTP result). ``fields`` maps a dotted path in the (JSON) body to its expected
     value; a ``Decimal`` compares by value, so "100.000000" equals Decimal("100"). In native bodies an
     amount is a decimal string; in One Wallet bodies it is a JSON number (read as ``Decimal``).
-    ``sid_from`` names the earlier step whose answered ``sid`` replaces ``SID_PLACEHOLDER`` in the event.
+    ``sid_from`` names the earlier step whose answered ``sid`` replaces ``SID_PLACEHOLDER`` in the event;
+    ``run_from`` the one whose answered ``runId`` replaces ``RUN_PLACEHOLDER``. ``prepare`` runs just
+    before the event (what the world must hold for it, such as the provider's report in S3). The
+    reconciliation function's stream, schedule and S3 events (no ``routeKey``) have ``status`` None
+    too: their results are the function's own return values.
     """
 
     file: str
@@ -98,6 +112,8 @@ class Step:
     check: Callable[[Any, dict[str, Any]], None] | None = None  # (body, outcomes so far)
     label: str = ""
     sid_from: str | None = None
+    run_from: str | None = None
+    prepare: Callable[[LocalStack], None] | None = None
 
     @property
     def key(self) -> str:
@@ -168,6 +184,14 @@ def _a_new_session_id(body: Any, outcomes: dict[str, Any]) -> None:
     assert body["sid"] != _answered_sid(outcomes, SESSION_CREATE)
 
 
+def _answered_run(outcomes: dict[str, Any], key: str) -> str:
+    answer = outcomes[key]
+    assert isinstance(answer, HttpResponse), f"{key} did not answer: {answer!r}"
+    run_id = answer.json()["runId"]
+    assert isinstance(run_id, str) and re.fullmatch(r"[A-Za-z0-9-]{1,64}", run_id), answer.body
+    return run_id
+
+
 def _tells_nothing_about_a_wallet(body: Any, _: dict[str, Any]) -> None:
     assert "balance" not in body and "bonus" not in body, body
 
@@ -177,6 +201,64 @@ def _five_movements_after_the_native_story(body: Any, outcomes: dict[str, Any]) 
     before = outcomes["wallet-get.json#final"]
     assert isinstance(before, HttpResponse), before
     assert body["version"] == before.json()["version"] + 5, (before.json(), body)
+
+
+def _final_version(outcomes: dict[str, Any]) -> int:
+    final = outcomes["wallet-get.json#after-onewallet"]
+    assert isinstance(final, HttpResponse), final
+    return int(final.json()["version"])
+
+
+def _every_entry_checked(body: Any, outcomes: dict[str, Any]) -> None:
+    assert body["version"] == body["entries"] == _final_version(outcomes), body
+
+
+def _the_started_run(body: Any, outcomes: dict[str, Any]) -> None:
+    assert body["runId"] == _answered_run(outcomes, AUDIT_START), body
+
+
+def _a_new_run_id(body: Any, _: dict[str, Any]) -> None:
+    assert set(body) == {"runId", "status"} and re.fullmatch(r"[A-Za-z0-9-]{1,64}", body["runId"]), body
+
+
+def _one_completed_clean_run_per_operator(body: Any, _: dict[str, Any]) -> None:
+    assert isinstance(body, list) and len(body) == len(ReconcileStore().operators()), body
+    assert all(run["status"] == "completed" and run["type"] == "audit" for run in body), body
+    # Other tests' operators may hold deliberately corrupted wallets; the sample operator's ledger is clean.
+    assert all(run["error"] is None for run in body), body
+
+
+def _game_entries() -> list[Entry]:
+    _, applied, _, _ = ReconcileStore().partition(SAMPLE_OPERATOR, PLAYER)
+    return [entry for entry in applied if entry.action in GAME_ACTIONS]
+
+
+def _upload_the_providers_report(stack: LocalStack) -> None:
+    """The provider's own record of every game round of the story (JSON lines), exactly as the ledger has it."""
+    lines = [
+        json.dumps(
+            {
+                "transactionId": entry.transaction_id,
+                "action": entry.action.value,
+                "userId": PLAYER,
+                "amount": str(from_units(abs(entry.amount), 6)),
+                "currency": "EUR",
+                "time": entry.created_at,
+            }
+        )
+        for entry in _game_entries()
+    ]
+    bucket = os.environ["KASSA_PROVIDER_REPORTS_BUCKET"]
+    stack.client("s3").put_object(Bucket=bucket, Key=PROVIDER_REPORT_KEY, Body="\n".join(lines).encode())
+
+
+def _every_round_matched(body: Any, _: dict[str, Any]) -> None:
+    # bet-1, win-1, bet-2, refund-1; One Wallet: debit, credit, debit, cancel, promo payout
+    assert len(_game_entries()) == 9
+    assert isinstance(body, list) and len(body) == 1, body
+    (run,) = body
+    assert run["status"] == "completed" and run["type"] == "report", run
+    assert run["s3Key"] == PROVIDER_REPORT_KEY and run["counts"] == {"matched": 9}, run
 
 
 PROBLEM = {"content-type": PROBLEM_JSON}
@@ -459,6 +541,51 @@ SCENARIO: list[Step] = [
         check=_five_movements_after_the_native_story,
         label="wallet-get.json#after-onewallet",
     ),
+    # ---- reconciliation (ReconciliationFunction): the native routes, then its event triggers
+    Step(
+        "reconciliation-wallet-audit.json",
+        200,
+        {"playerId": PLAYER, "consistent": True, "findings": []},
+        check=_every_entry_checked,
+    ),
+    Step(AUDIT_START, 202, {"status": "pending"}, check=_a_new_run_id),
+    # the run waits for the table's stream to start it
+    Step(
+        "reconciliation-run-get.json",
+        200,
+        {"type": "audit", "status": "pending", "findings": [], "nextCursor": None},
+        check=_the_started_run,
+        run_from=AUDIT_START,
+        label="reconciliation-run-get.json#pending",
+    ),
+    # the stream delivers the pending run's INSERT: the function executes the run
+    Step(
+        "reconciliation-stream-run-pending.json",
+        None,
+        {"batchItemFailures": []},
+        run_from=AUDIT_START,
+    ),
+    Step(
+        "reconciliation-run-get.json",
+        200,
+        {"type": "audit", "status": "completed", "counts": {}, "findings": [], "error": None},
+        check=_the_started_run,
+        run_from=AUDIT_START,
+        label="reconciliation-run-get.json#completed",
+    ),
+    # a committed entry (the first deposit), verified and published as TransactionCommitted
+    Step("reconciliation-stream-entry.json", None, {"batchItemFailures": []}),
+    # the same entry with its amount altered: a finding and a LedgerDiscrepancy, not a failed record
+    Step("reconciliation-stream-tampered-entry.json", None, {"batchItemFailures": []}),
+    # the hourly schedule's input: one audit run per operator
+    Step("reconciliation-schedule.json", None, check=_one_completed_clean_run_per_operator),
+    # the provider's daily report lands in S3
+    Step(
+        "reconciliation-provider-report.json",
+        None,
+        check=_every_round_matched,
+        prepare=_upload_the_providers_report,
+    ),
 ]
 
 
@@ -479,13 +606,13 @@ def is_onewallet(name: str) -> bool:
     return name.split("-")[1:2] == ["onewallet"]
 
 
-def with_sid(event: dict[str, Any], sid: str) -> dict[str, Any]:
-    """The event with every ``SID_PLACEHOLDER`` replaced by ``sid`` (body, path parameter, rawPath,
-    requestContext.http.path; never the routeKey, which names the route's ``{sid}``), and the body's
-    ``content-length`` recomputed."""
-    assert re.fullmatch(r"[A-Za-z0-9_-]+", sid), sid  # nothing that needs escaping in JSON or a path
-    assert SID_PLACEHOLDER not in event["routeKey"]
-    replaced: dict[str, Any] = json.loads(json.dumps(event).replace(SID_PLACEHOLDER, sid))
+def with_value(event: dict[str, Any], placeholder: str, value: str) -> dict[str, Any]:
+    """The event with every ``placeholder`` replaced by ``value`` (body, path parameter, rawPath,
+    requestContext.http.path, a stream record's images; never the routeKey, which names the route's
+    parameter), and the body's ``content-length`` recomputed."""
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", value), value  # nothing that needs escaping in JSON or a path
+    assert placeholder not in event.get("routeKey", "")
+    replaced: dict[str, Any] = json.loads(json.dumps(event).replace(placeholder, value))
     if "body" in replaced:
         replaced["headers"]["content-length"] = str(len(replaced["body"].encode()))
     return replaced
@@ -520,12 +647,18 @@ def runner() -> FunctionRunner:
     return FunctionRunner()
 
 
+@pytest.fixture(scope="module")
+def published(stack: LocalStack) -> Queue:
+    """Every Kassa event put on the bus while the story runs."""
+    return Queue(stack.client("sqs"), stack.event_queue("sample-events-published"))
+
+
 def function_for(runner: FunctionRunner, name: str) -> str:
     return runner.resolve_id(prefix_of(name))
 
 
 @pytest.fixture(scope="module")
-def outcomes(stack: LocalStack, runner: FunctionRunner) -> dict[str, Any]:
+def outcomes(stack: LocalStack, runner: FunctionRunner, published: Queue) -> dict[str, Any]:
     """Seed the sample operator, then run the whole scenario once, in order.
 
     Each step's result (an ``HttpResponse``, the authorizer's dict, or the exception the handler
@@ -540,7 +673,11 @@ def outcomes(stack: LocalStack, runner: FunctionRunner) -> dict[str, Any]:
         try:
             event = load_event(step.file)
             if step.sid_from is not None:
-                event = with_sid(event, _answered_sid(results, step.sid_from))
+                event = with_value(event, SID_PLACEHOLDER, _answered_sid(results, step.sid_from))
+            if step.run_from is not None:
+                event = with_value(event, RUN_PLACEHOLDER, _answered_run(results, step.run_from))
+            if step.prepare is not None:
+                step.prepare(stack)
             result = runner.invoke(function_for(runner, step.file), event)
             results[step.key] = result if step.status is None else lambda_result_to_http(result)
         except Exception as error:  # reported by the step's own test
@@ -562,7 +699,8 @@ def test_events_holds_only_events_and_their_readme() -> None:
     others = {path.name for path in EVENTS_DIR.iterdir()} - set(event_files())
     assert others == {"README.md"}, others
     readme = (EVENTS_DIR / "README.md").read_text(encoding="utf-8")
-    assert SID_PLACEHOLDER in readme and SAMPLE_ONEWALLET_TOKEN in readme
+    assert SID_PLACEHOLDER in readme and RUN_PLACEHOLDER in readme and SAMPLE_ONEWALLET_TOKEN in readme
+    assert PROVIDER_REPORT_KEY in readme
     missing = [step.file for step in SCENARIO if step.file not in readme]
     assert missing == [], f"events/README.md does not tell the story of {missing}"
 
@@ -573,12 +711,13 @@ def test_step_keys_are_unique() -> None:
 
 
 @pytest.mark.parametrize("step", SCENARIO, ids=[step.key for step in SCENARIO])
-def test_a_step_substitutes_the_sid_exactly_when_its_file_has_the_placeholder(step: Step) -> None:
-    carries = SID_PLACEHOLDER in json.dumps(load_event(step.file))
-    assert carries == (step.sid_from is not None), f"{step.key}: placeholder {carries}, sid_from {step.sid_from}"
-    if step.sid_from is not None:
-        earlier = [other.key for other in SCENARIO[: SCENARIO.index(step)]]
-        assert step.sid_from in earlier, f"{step.key} takes its sid from a step that has not run yet"
+def test_a_step_substitutes_a_placeholder_exactly_when_its_file_has_it(step: Step) -> None:
+    text = json.dumps(load_event(step.file))
+    earlier = [other.key for other in SCENARIO[: SCENARIO.index(step)]]
+    for placeholder, source in ((SID_PLACEHOLDER, step.sid_from), (RUN_PLACEHOLDER, step.run_from)):
+        carries = placeholder in text
+        assert carries == (source is not None), f"{step.key}: {placeholder} {carries}, taken from {source}"
+        assert source is None or source in earlier, f"{step.key} takes {placeholder} from a step that has not run"
 
 
 @pytest.mark.parametrize("name", event_files())
@@ -598,8 +737,8 @@ def test_event_runs_through_its_handler(step: Step, outcomes: dict[str, Any]) ->
     if isinstance(outcome, Exception):
         raise outcome
     body: Any
-    if step.status is None:  # the authorizer: a simple response
-        assert isinstance(outcome, dict), outcome
+    if step.status is None:  # the authorizer's simple response, or what an event trigger returns
+        assert isinstance(outcome, dict | list), outcome
         body = outcome
     else:
         assert isinstance(outcome, HttpResponse)
@@ -766,7 +905,8 @@ def _check_common_shape(name: str, event: dict[str, Any], routes_by_key: dict[st
     return route
 
 
-HTTP_EVENTS = [name for name in event_files() if prefix_of(name) != "authorizer"]
+HTTP_EVENTS = [name for name in event_files() if prefix_of(name) != "authorizer" and "routeKey" in load_event(name)]
+TRIGGER_EVENTS = [name for name in event_files() if "routeKey" not in load_event(name)]
 AUTHORIZER_EVENTS = [name for name in event_files() if prefix_of(name) == "authorizer"]
 
 
@@ -897,15 +1037,11 @@ def _kassa_executable() -> str:
     return found
 
 
-def test_kassa_invoke_runs_the_health_event_on_its_own_embedded_dynamodb() -> None:
-    env = dict(os.environ)
-    # Without a DynamoDB endpoint in its environment, `kassa invoke` starts its own embedded one
-    # (and must not touch the session's, which the stack fixture may have put in os.environ).
-    env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-    env.pop("AWS_ENDPOINT_URL", None)
-    env["POWERTOOLS_METRICS_DISABLED"] = "true"
+def kassa_invoke(function: str, name: str, env: dict[str, str]) -> Any:
+    """``kassa invoke FUNCTION -e events/NAME`` in a child process; its stdout is the Lambda result and
+    nothing else."""
     completed = subprocess.run(
-        [_kassa_executable(), "invoke", "wallet", "-e", str(EVENTS_DIR / "wallet-health.json")],
+        [_kassa_executable(), "invoke", function, "-e", str(EVENTS_DIR / name)],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -914,7 +1050,19 @@ def test_kassa_invoke_runs_the_health_event_on_its_own_embedded_dynamodb() -> No
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout)  # stdout is the Lambda result and nothing else
+    return json.loads(completed.stdout)
+
+
+def without_a_stack() -> dict[str, str]:
+    """This environment without a DynamoDB endpoint: `kassa invoke` starts its own embedded one (and must
+    not touch the session's, which the stack fixture may have put in os.environ)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
+    env["POWERTOOLS_METRICS_DISABLED"] = "true"
+    return env
+
+
+def test_kassa_invoke_runs_the_health_event_on_its_own_embedded_dynamodb() -> None:
+    result = kassa_invoke("wallet", "wallet-health.json", without_a_stack())
     assert result["statusCode"] == 200
     assert json.loads(result["body"]) == {"status": "ok"}
 
@@ -928,24 +1076,96 @@ def test_kassa_invoke_runs_a_onewallet_event_alone(demo_token: str | None, statu
     """What events/README.md says a One Wallet file does when run alone on a throwaway DynamoDB: with
     KASSA_DEMO_ONEWALLET_TOKEN set to the files' token it reaches the ``demo`` operator, which has no
     session for player-1 (the placeholder sid is unknown anyway); without it the token is nobody's."""
-    env = dict(os.environ)
-    env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-    env.pop("AWS_ENDPOINT_URL", None)
+    env = without_a_stack()
     env.pop("KASSA_DEMO_ONEWALLET_TOKEN", None)
-    env["POWERTOOLS_METRICS_DISABLED"] = "true"
     if demo_token is not None:
         env["KASSA_DEMO_ONEWALLET_TOKEN"] = demo_token
     name = "wallet-onewallet-balance.json"
-    completed = subprocess.run(
-        [_kassa_executable(), "invoke", "wallet", "-e", str(EVENTS_DIR / name)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout)
+    result = kassa_invoke("wallet", name, env)
     assert result["statusCode"] == 200
     assert json.loads(result["body"]) == {"status": status, "uuid": onewallet_request(load_event(name))["uuid"]}
+
+
+# --------------------------------------------------------------------------- the reconciliation triggers
+
+
+def test_the_trigger_events_are_the_reconciliation_functions() -> None:
+    consumer = template.stream_consumer()
+    assert consumer.function_id in template.s3_consumers().values()
+    assert {schedule.function_id for schedule in template.schedules()} == {consumer.function_id}
+    assert TRIGGER_EVENTS and all(prefix_of(name) == "reconciliation" for name in TRIGGER_EVENTS), TRIGGER_EVENTS
+    assert FunctionRunner().resolve_id("reconciliation") == consumer.function_id
+
+
+def test_the_schedule_event_is_the_templates_input() -> None:
+    (schedule,) = template.schedules()
+    assert load_event("reconciliation-schedule.json") == schedule.event
+
+
+STREAM_RECORD_KEYS = {"eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb", "eventSourceARN"}
+
+
+@pytest.mark.parametrize("name", [name for name in TRIGGER_EVENTS if "-stream-" in name])
+def test_stream_event_has_lambdas_dynamodb_shape(name: str) -> None:
+    table = template.table_create_kwargs("any")
+    view = table["StreamSpecification"]["StreamViewType"]
+    key_names = {key["AttributeName"] for key in table["KeySchema"]}
+    records = load_event(name)["Records"]
+    assert records
+    for record in records:
+        assert set(record) == STREAM_RECORD_KEYS, sorted(record)
+        assert record["eventSource"] == "aws:dynamodb" and record["eventName"] in ("INSERT", "MODIFY", "REMOVE")
+        arn = record["eventSourceARN"]
+        assert re.fullmatch(r"arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/[\w.-]+/stream/[\w:.-]+", arn), arn
+        change = record["dynamodb"]
+        assert change["StreamViewType"] == view
+        assert set(change["Keys"]) == key_names
+        assert {name: change["NewImage"][name] for name in key_names} == change["Keys"]
+        assert isinstance(change["ApproximateCreationDateTime"], int) and change["SequenceNumber"].isdigit()
+
+
+def test_provider_report_event_has_s3s_shape() -> None:
+    (record,) = load_event("reconciliation-provider-report.json")["Records"]
+    assert record["eventSource"] == "aws:s3" and record["eventName"].startswith("ObjectCreated:")
+    bucket = record["s3"]["bucket"]
+    assert bucket["arn"] == f"arn:aws:s3:::{bucket['name']}"
+    # Percent-encoded as S3 sends keys; the sample's needs no encoding.
+    assert record["s3"]["object"]["key"] == PROVIDER_REPORT_KEY
+
+
+def test_the_stream_samples_publish_what_they_verified(outcomes: dict[str, Any], published: Queue) -> None:
+    events = published.of(SAMPLE_OPERATOR)
+    committed = [e["detail"] for e in events if e["detail-type"] == "TransactionCommitted"]
+    (record,) = load_event("reconciliation-stream-entry.json")["Records"]
+    sample_time = record["dynamodb"]["NewImage"]["createdAt"]["S"]
+    assert [(d["transactionId"], d["createdAt"]) for d in committed] == [("tx-deposit-1", sample_time)]
+    discrepancies = sorted(
+        (e["detail"]["kind"], e["detail"]["transactionId"]) for e in events if e["detail-type"] == "LedgerDiscrepancy"
+    )
+    assert discrepancies == [("entry_arithmetic", "tx-deposit-1"), ("entry_hash", "tx-deposit-1")]
+
+
+def test_the_tampered_entry_is_a_finding_of_exactly_that_entry(outcomes: dict[str, Any]) -> None:
+    found, _ = ReconcileStore().findings(SAMPLE_OPERATOR, None, 100, None)
+    assert sorted((f["kind"], f["playerId"], f["version"], f["transactionId"]) for f in found) == [
+        ("entry_arithmetic", PLAYER, 1, "tx-deposit-1"),
+        ("entry_hash", PLAYER, 1, "tx-deposit-1"),
+    ]
+
+
+def test_kassa_invoke_uses_the_served_stacks_buckets(stack: LocalStack) -> None:
+    """Pointed at a running stack's DynamoDB (as `make run` prints it), `kassa invoke` finds the same
+    endpoint's S3 and the template's buckets by their local names: the audit writes its report there."""
+    env = {name: value for name, value in without_a_stack().items() if not name.startswith("KASSA_")}
+    env.update(AWS_ENDPOINT_URL_DYNAMODB=stack.dynamodb.endpoint_url, KASSA_TABLE=stack.table)
+    operators.create_operator(AccessStore(), "invoke-served-stack")
+    runs = kassa_invoke("reconciliation", "reconciliation-schedule.json", env)
+    assert runs and all(run["status"] == "completed" for run in runs), runs
+    s3 = stack.client("s3")
+    results = s3.list_objects_v2(Bucket=os.environ["KASSA_RESULTS_BUCKET"], Prefix="invoke-served-stack/")
+    assert results["KeyCount"] == 1, results
+
+
+def test_kassa_invoke_runs_the_schedule_event_on_its_own_embedded_dynamodb() -> None:
+    (run,) = kassa_invoke("ReconciliationFunction", "reconciliation-schedule.json", without_a_stack())
+    assert run["status"] == "completed" and run["counts"] == {}, run  # the demo operator, on a fresh table

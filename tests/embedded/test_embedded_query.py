@@ -1,0 +1,139 @@
+"""The embedded DynamoDB's Query: moto's answers, page for page, while reading only the queried
+partition (moto's own walks the whole table, so a wallet's history slowed with every other wallet)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from moto.dynamodb.models import Table
+
+from kassa_dev import embedded_dynamodb
+from kassa_dev.embedded_dynamodb import EmbeddedDynamoDB, install_query_patch, moto_table_query
+
+from .conftest import LSI, EmbeddedTable
+
+PARTITIONS = ("W#1", "W#2", "W#3")
+PER_PARTITION = 25
+
+
+@pytest.fixture
+def filled_table(embedded_dynamodb: Any, embedded_table: EmbeddedTable) -> EmbeddedTable:
+    for pk in PARTITIONS:
+        for n in range(PER_PARTITION):
+            embedded_dynamodb.put_item(
+                TableName=embedded_table.name,
+                Item={
+                    "pk": {"S": pk},
+                    "sk": {"S": f"MOVE#{n:03d}"},
+                    "amount": {"N": str((n * 7) % 11)},
+                    "note": {"S": "x" * n},
+                },
+            )
+    return embedded_table
+
+
+@contextmanager
+def moto_own_query() -> Iterator[None]:
+    """Requests in this block run moto's own Table.query (the tests run one at a time)."""
+    Table.query = moto_table_query  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        install_query_patch()
+
+
+def every_page(dynamodb: Any, **params: Any) -> list[dict[str, Any]]:
+    """Each page's Items, Count, ScannedCount and LastEvaluatedKey, following the keys to the end."""
+    pages = []
+    while True:
+        page = dynamodb.query(**params)
+        page.pop("ResponseMetadata")
+        pages.append(page)
+        if "LastEvaluatedKey" not in page:
+            return pages
+        params = {**params, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+QUERIES: dict[str, dict[str, Any]] = {
+    "whole partition": {"KeyConditionExpression": "pk = :pk"},
+    "backwards in pages of 4": {"KeyConditionExpression": "pk = :pk", "ScanIndexForward": False, "Limit": 4},
+    "pages of 7": {"KeyConditionExpression": "pk = :pk", "Limit": 7},
+    "begins_with": {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {":prefix": {"S": "MOVE#01"}},
+    },
+    "between, backwards": {
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+        "ExpressionAttributeValues": {":low": {"S": "MOVE#005"}, ":high": {"S": "MOVE#012"}},
+        "ScanIndexForward": False,
+    },
+    "filtered and projected, in pages": {
+        "KeyConditionExpression": "pk = :pk AND sk > :after",
+        "FilterExpression": "amount > :three",
+        "ProjectionExpression": "sk, amount",
+        "ExpressionAttributeValues": {":after": {"S": "MOVE#003"}, ":three": {"N": "3"}},
+        "Limit": 5,
+    },
+    "local index, in pages": {"IndexName": LSI, "KeyConditionExpression": "pk = :pk", "Limit": 6},
+    "local index range, backwards": {
+        "IndexName": LSI,
+        "KeyConditionExpression": "pk = :pk AND amount >= :five",
+        "ExpressionAttributeValues": {":five": {"N": "5"}},
+        "ScanIndexForward": False,
+        "Limit": 3,
+    },
+    "a partition that does not exist": {"KeyConditionExpression": "pk = :pk"},
+}
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_same_pages_as_moto(embedded_dynamodb: Any, filled_table: EmbeddedTable, name: str) -> None:
+    query = QUERIES[name]
+    pk = "W#9" if "not exist" in name else "W#2"
+    params = {
+        "TableName": filled_table.name,
+        **query,
+        "ExpressionAttributeValues": {":pk": {"S": pk}, **query.get("ExpressionAttributeValues", {})},
+    }
+    patched = every_page(embedded_dynamodb, **params)
+    with moto_own_query():
+        own = every_page(embedded_dynamodb, **params)
+    assert patched == own
+    assert sum(page["Count"] for page in patched) == (0 if "not exist" in name else sum(p["Count"] for p in own))
+
+
+@pytest.mark.parametrize("index", [None, LSI])
+def test_a_table_or_local_index_query_reads_only_its_partition(
+    embedded_dynamodb: Any, filled_table: EmbeddedTable, monkeypatch: pytest.MonkeyPatch, index: str | None
+) -> None:
+    walked: list[int] = []
+    moto_all_items = Table.all_items
+
+    def spy(self: Table) -> Any:
+        items = moto_all_items(self)
+        walked.append(len(items))
+        return items
+
+    monkeypatch.setattr(Table, "all_items", spy)
+    params = {
+        "TableName": filled_table.name,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "W#3"}},
+        **({"IndexName": index} if index else {}),
+    }
+    page = embedded_dynamodb.query(**params)
+    assert page["Count"] == PER_PARTITION
+    assert walked == []  # the whole table was never listed
+
+    with moto_own_query():
+        embedded_dynamodb.query(**params)
+    assert walked == [PER_PARTITION * len(PARTITIONS)]  # the spy sees moto's own walk
+
+
+def test_the_query_patch_is_installed_and_idempotent(embedded_server: EmbeddedDynamoDB) -> None:
+    assert Table.query is embedded_dynamodb._query
+    install_query_patch()
+    assert Table.query is embedded_dynamodb._query

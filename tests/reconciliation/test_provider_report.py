@@ -106,12 +106,22 @@ def single_run(results: list[Any], tenant: Tenant) -> dict[str, Any]:
     return mine[0]
 
 
-@pytest.mark.parametrize("form", ["csv", "jsonl"])
+UTF8_BOM = b"\xef\xbb\xbf"  # what spreadsheet exports put before the header
+
+
+def as_form(records: list[dict[str, str]], form: str) -> bytes:
+    body = as_csv(records) if form.startswith("csv") else as_json_lines(records)
+    if "crlf" in form:
+        body = body.replace(b"\n", b"\r\n")
+    return UTF8_BOM + body if "bom" in form else body
+
+
+@pytest.mark.parametrize("form", ["csv", "jsonl", "csv-bom-crlf", "jsonl-bom"])
 def test_a_report_with_one_record_of_each_class_yields_exactly_those_findings(
     tenant: Tenant, stack: Any, reports: Any, stream: Stream, provider_bucket: str, form: str
 ) -> None:
     _, records, want = crafted_ledger(tenant)
-    body = as_csv(records) if form == "csv" else as_json_lines(records)
+    body = as_form(records, form)
     key = f"{tenant.operator_id}/{today()}.{form}"
     upload(stack, provider_bucket, key, body)
 
@@ -179,6 +189,19 @@ def test_an_unreadable_report_fails_the_run_and_says_why(
     run = single_run(reports.pump_once(), tenant)
     assert run["status"] == "failed"
     assert "amount" in (run["error"] or "")
+    assert tenant.run_findings(run["runId"]) == []
+
+
+def test_a_report_that_is_not_utf8_fails_the_run_and_says_so(
+    tenant: Tenant, stack: Any, reports: Any, provider_bucket: str
+) -> None:
+    key = f"{tenant.operator_id}/{today()}-latin1.csv"
+    at = f"{today()}T08:00:00Z"
+    body = f"transactionId,action,userId,amount,currency,time\ntx-é,debit,joueur,1,EUR,{at}\n".encode("latin-1")
+    upload(stack, provider_bucket, key, body)
+    run = single_run(reports.pump_once(), tenant)
+    assert run["status"] == "failed", run
+    assert run["error"] == "the report is not UTF-8 text", run
     assert tenant.run_findings(run["runId"]) == []
 
 

@@ -110,7 +110,12 @@ def _stale(operator_id: str, player_id: str, bet: Bet, policy: AuditPolicy) -> F
 
 def match_report(operator_id: str, s3_key: str, store: ReconcileStore) -> list[Finding]:
     body = aws("s3").get_object(Bucket=settings().provider_reports_bucket, Key=s3_key)["Body"].read()
-    records = parse_report(body.decode("utf-8"))
+    try:
+        # utf-8-sig: spreadsheet exports start with a byte-order mark, which is not part of the header.
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise errors.InvalidRequest("the report is not UTF-8 text") from None
+    records = parse_report(text)
     if not records:
         return []
     start, end = period(records)

@@ -19,10 +19,16 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
 TransactionType = Literal["deposit", "withdrawal", "bet", "win", "refund", "adjustment"]
 
 
-class Request(BaseModel):
+class Model(BaseModel):
+    # Each schema is built when first used, not at import: a cold function builds only the models of
+    # the route it is invoked for (building all of them took a tenth of the cold start).
+    model_config = ConfigDict(defer_build=True)
+
+
+class Request(Model):
     # Strict: a JSON number where a string is required is refused, and so is an unknown field (a
     # misspelt "betid" must not be silently dropped from a money movement).
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
 
 class WalletCreate(Request):
@@ -38,7 +44,7 @@ class TransactionCreate(Request):
     reason: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 
 
-class WalletOut(BaseModel):
+class WalletOut(Model):
     playerId: str
     currency: str
     balance: str
@@ -48,7 +54,7 @@ class WalletOut(BaseModel):
     updatedAt: str
 
 
-class TransactionOut(BaseModel):
+class TransactionOut(Model):
     transactionId: str
     type: str
     status: str
@@ -67,17 +73,17 @@ class TransactionOut(BaseModel):
     errorCode: str | None = None
 
 
-class TransactionResult(BaseModel):
+class TransactionResult(Model):
     transaction: TransactionOut
     wallet: WalletOut
 
 
-class TransactionPage(BaseModel):
+class TransactionPage(Model):
     items: list[TransactionOut]
     nextCursor: str | None
 
 
-class Problem(BaseModel):
+class Problem(Model):
     """An error (RFC 9457 problem details) with Kassa's stable ``code``."""
 
     type: str
@@ -95,7 +101,7 @@ def problems(*statuses: int) -> dict[int, Any]:
     }
 
 
-class Health(BaseModel):
+class Health(Model):
     status: str
 
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from kassa import auth, errors
 from kassa.api.http import json_response, principal
-from kassa.api.models import Identifier, Request, problems
+from kassa.api.models import Identifier, Model, Request, problems
 from kassa.reconcile import runs
 from kassa.store.reconcile_store import ReconcileStore
 
@@ -24,12 +24,12 @@ class RunCreate(Request):
     s3Key: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
 
 
-class RunStarted(BaseModel):
+class RunStarted(Model):
     runId: str
     status: str
 
 
-class RunOut(BaseModel):
+class RunOut(Model):
     runId: str
     type: str
     status: str
@@ -43,7 +43,7 @@ class RunOut(BaseModel):
     nextCursor: str | None
 
 
-class WalletAudit(BaseModel):
+class WalletAudit(Model):
     playerId: str
     consistent: bool
     version: int

@@ -8,11 +8,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from kassa import auth, sessions
 from kassa.api.http import json_response, principal
-from kassa.api.models import Identifier, Request, problems
+from kassa.api.models import Identifier, Model, Request, problems
 from kassa.store.session_store import SessionStore
 
 router = Router()
@@ -23,7 +23,7 @@ class SessionCreate(Request):
     ttlSeconds: Annotated[int, Field(ge=sessions.MIN_TTL_SECONDS, le=sessions.MAX_TTL_SECONDS)] | None = None
 
 
-class SessionOut(BaseModel):
+class SessionOut(Model):
     sid: str = Field(description="Shown once; Kassa stores only its hash")
     playerId: str
     expiresAt: str

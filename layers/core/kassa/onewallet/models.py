@@ -22,7 +22,8 @@ ProviderId = Annotated[StrictStr, Field(pattern=r"^[!-~]{1,128}$")]
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # defer_build: see kassa.api.models.Model
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class Request(Message):

@@ -1,42 +1,71 @@
 """The reconciliation function's triggers, told apart by the event's shape: the table's stream (verify
 each committed entry; start pending runs), the hourly schedule (audit every operator), an S3 upload of a
-provider report, and the native API's reconciliation routes."""
+provider report, and the native API's reconciliation routes.
+
+Each trigger's code is imported when that trigger first fires, not when the function starts: a stream
+batch never needs the HTTP resolver and its models, a request never needs the batch processor, so
+neither pays for the other's imports in its cold start.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-
 from kassa.observability import logger
-from kassa.reconcile import runs, stream
-from kassa.store.reconcile_store import ReconcileStore
-
-_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def dispatch(event: dict[str, Any], context: Any, http: Any) -> Any:
+def dispatch(event: dict[str, Any], context: Any) -> Any:
     if "routeKey" in event:
-        return http(event, context)
+        from kassa.api.http import handle
+
+        return handle(_http_app(), event, context)
     records = event.get("Records") or []
     if records and records[0].get("eventSource") == "aws:dynamodb":
-        return process_partial_response(
-            event=event, record_handler=_stream_record, processor=_processor, context=context
-        )
+        return _stream_batch(event, context)
     if records and records[0].get("eventSource") == "aws:s3":
         return [_provider_report(record) for record in records]
     if event.get("kassa") == "audit" or event.get("detail-type") == "Scheduled Event":
+        from kassa.reconcile import runs
+        from kassa.store.reconcile_store import ReconcileStore
+
         return [runs.run_now(operator, runs.AUDIT) for operator in ReconcileStore().operators()]
     raise ValueError("unrecognised event")
 
 
-def _stream_record(record: DynamoDBRecord) -> None:
-    stream.handle_record(record.raw_event)
+@functools.cache
+def _http_app() -> Any:
+    from kassa.api import reconciliations
+    from kassa.api.http import build_resolver
+
+    return build_resolver(reconciliations.router)
+
+
+@functools.cache
+def _batch_processor() -> Any:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def _stream_batch(event: dict[str, Any], context: Any) -> Any:
+    """Powertools' partial batch response: the records that raised are reported back for retry."""
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    from kassa.reconcile import stream
+
+    def record_handler(record: Any) -> None:
+        stream.handle_record(record.raw_event)
+
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=_batch_processor(), context=context
+    )
 
 
 def _provider_report(record: dict[str, Any]) -> dict[str, Any] | None:
+    from kassa.reconcile import runs
+
     key = unquote_plus(record["s3"]["object"]["key"])
     operator = key.split("/", 1)[0]
     logger.info("provider report received", extra={"operatorId": operator, "key": key})

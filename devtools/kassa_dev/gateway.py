@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from kassa_dev import template
 
@@ -107,6 +107,11 @@ class LocalGateway:
         self.authorizer_id = template.authorizer_function_id()
 
     def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> HttpResponse:
+        # HTTP APIs decode the path before routing: the function sees rawPath and pathParameters decoded
+        # (/v1/wallets/alice%40example is alice@example's wallet). An encoded slash they cannot route.
+        if "%2f" in path.lower():
+            return _message(404, "Not Found")
+        path = unquote(path)
         found = template.match_route(self.routes, method.upper(), path)
         if found is None:
             return _message(404, "Not Found")

@@ -36,7 +36,10 @@ def make_server(gateway: LocalGateway, host: str = "127.0.0.1", port: int = 3000
             self.end_headers()
             self.wfile.write(response.body)
 
+        # Every method goes to the gateway, which answers 404 for a method no route declares (as API
+        # Gateway does) instead of http.server's 501.
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+        do_TRACE = do_CONNECT = do_QUERY = _serve
 
         def log_message(self, format: str, *args: object) -> None:
             # Silent: the request line carries One Wallet's authToken in its query string.

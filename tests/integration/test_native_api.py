@@ -34,6 +34,22 @@ def test_second_wallet_for_a_player_is_409_wallet_exists(api: Api) -> None:
     assert api.get(f"/v1/wallets/{player}").json()["currency"] == "EUR"
 
 
+def test_a_percent_encoded_player_id_reaches_the_same_wallet(api: Api) -> None:
+    """HTTP APIs hand the function a decoded path: clients that encode '@' and ':' (JavaScript's
+    encodeURIComponent, Python's quote) reach the wallet they named."""
+    player = api.open_wallet(player=f"{new_id('p')}@example:eu")
+    encoded = player.replace("@", "%40").replace(":", "%3A")
+    response = api.get(f"/v1/wallets/{encoded}")
+    assert response.status == 200, response.body
+    assert response.json()["playerId"] == player
+    assert api.move(encoded, "deposit", "5").status == 201
+    assert api.get(f"/v1/wallets/{player}/transactions").json()["items"][0]["amount"] == "5.000000"
+
+
+def test_an_encoded_slash_is_not_routed(api: Api) -> None:
+    assert api.get("/v1/wallets/a%2Fb").status == 404
+
+
 def test_unknown_wallet_is_404(api: Api) -> None:
     response = api.get(f"/v1/wallets/{new_id('nobody')}")
     assert response.status == 404

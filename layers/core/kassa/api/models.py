@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kassa import errors
 from kassa.domain.model import Entry, Wallet
@@ -16,6 +17,23 @@ Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:@-]{1,128}$")]
 # Amounts travel as decimal strings so no JSON parser on the way can turn them into floats.
 DecimalString = Annotated[str, Field(pattern=r"^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,18})?$", examples=["10.50"])]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+
+
+def _integral(value: Any) -> Any:
+    # JSON numbers are parsed as Decimal (never float): 3600.0 is the integer 3600, as JSON Schema says.
+    # Only moderate values are converted (an exponent like 1e999999999 must not become a huge int);
+    # anything else is left for the strict integer check to refuse.
+    moderate = isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 18
+    if moderate and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def whole_number(minimum: int, maximum: int) -> Any:
+    """An integer field within bounds that also takes 600.0 or 6e2 for 600."""
+    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_integral)]
+
+
 TransactionType = Literal["deposit", "withdrawal", "bet", "win", "refund", "adjustment"]
 
 
@@ -91,6 +109,12 @@ class Problem(Model):
     status: int
     code: str
     detail: str
+
+
+def answers(model: type[BaseModel], status: int = 200, description: str = "OK") -> dict[int, Any]:
+    """The OpenAPI ``responses`` entry for a success. A route that lists its problems must list its
+    success too: Powertools then leaves out the 200 it would derive from the return type."""
+    return {status: {"description": description, "content": {"application/json": {"model": model}}}}
 
 
 def problems(*statuses: int) -> dict[int, Any]:

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from kassa import auth, errors
 from kassa.api.http import json_response, principal
-from kassa.api.models import Identifier, Model, Request, problems
+from kassa.api.models import Identifier, Model, Request, answers, problems
 from kassa.reconcile import runs
 from kassa.store.reconcile_store import ReconcileStore
 
@@ -55,7 +55,7 @@ class WalletAudit(Model):
     "/v1/reconciliations",
     summary="Start a run: a full audit of the operator's wallets, or a provider report from S3",
     responses={
-        202: {"description": "Started", "content": {"application/json": {"model": RunStarted}}},
+        **answers(RunStarted, 202, "Started"),
         **problems(400, 403, 422),
     },
 )
@@ -70,7 +70,7 @@ def start(body: Annotated[RunCreate, Body()]) -> Response[RunStarted]:
 @router.get(
     "/v1/reconciliations/<runId>",
     summary="A run: status, counts per class, findings (paginated)",
-    responses=problems(403, 404, 422),
+    responses={**answers(RunOut), **problems(403, 404, 422)},
 )
 def get_run(
     runId: RunId,
@@ -89,7 +89,7 @@ def get_run(
 @router.get(
     "/v1/wallets/<playerId>/audit",
     summary="Verify one wallet against its ledger now",
-    responses=problems(403, 404, 422),
+    responses={**answers(WalletAudit), **problems(403, 404, 422)},
 )
 def audit_wallet(playerId: Annotated[Identifier, Path()]) -> WalletAudit:
     caller = principal(router, auth.ADMIN)

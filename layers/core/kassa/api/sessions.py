@@ -12,7 +12,7 @@ from pydantic import Field
 
 from kassa import auth, sessions
 from kassa.api.http import json_response, principal
-from kassa.api.models import Identifier, Model, Request, problems
+from kassa.api.models import Identifier, Model, Request, answers, problems, whole_number
 from kassa.store.session_store import SessionStore
 
 router = Router()
@@ -20,7 +20,7 @@ router = Router()
 
 class SessionCreate(Request):
     playerId: Identifier
-    ttlSeconds: Annotated[int, Field(ge=sessions.MIN_TTL_SECONDS, le=sessions.MAX_TTL_SECONDS)] | None = None
+    ttlSeconds: whole_number(sessions.MIN_TTL_SECONDS, sessions.MAX_TTL_SECONDS) | None = None  # type: ignore[valid-type]
 
 
 class SessionOut(Model):
@@ -33,7 +33,7 @@ class SessionOut(Model):
     "/v1/sessions",
     summary="Open a player session; it ends the player's previous one",
     responses={
-        201: {"description": "Created", "content": {"application/json": {"model": SessionOut}}},
+        **answers(SessionOut, 201, "Created"),
         **problems(400, 403, 404, 422),
     },
 )

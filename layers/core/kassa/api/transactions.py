@@ -16,6 +16,7 @@ from kassa.api.models import (
     TransactionOut,
     TransactionPage,
     TransactionResult,
+    answers,
     problems,
     transaction_out,
     wallet_after,
@@ -35,11 +36,8 @@ REPLAYED_HEADER = "Idempotent-Replayed"
     "/v1/wallets/<playerId>/transactions",
     summary="Move money, exactly once per (transactionId, type)",
     responses={
-        201: {"description": "Applied", "content": {"application/json": {"model": TransactionResult}}},
-        200: {
-            "description": "Replay of an applied transaction (header Idempotent-Replayed: true)",
-            "content": {"application/json": {"model": TransactionResult}},
-        },
+        **answers(TransactionResult, 201, "Applied"),
+        **answers(TransactionResult, 200, "Replay of an applied transaction (header Idempotent-Replayed: true)"),
         **problems(400, 403, 404, 409, 422, 423, 503),
     },
 )
@@ -69,7 +67,7 @@ def create_transaction(
 @router.get(
     "/v1/wallets/<playerId>/transactions",
     summary="The wallet's applied transactions, newest first",
-    responses=problems(403, 404, 422),
+    responses={**answers(TransactionPage), **problems(403, 404, 422)},
 )
 def list_transactions(
     playerId: PlayerId,
@@ -86,7 +84,7 @@ def list_transactions(
 @router.get(
     "/v1/wallets/<playerId>/transactions/<transactionId>",
     summary="One transaction; with several actions under the id, the latest (or the one named by type)",
-    responses=problems(403, 404, 422),
+    responses={**answers(TransactionOut), **problems(403, 404, 422)},
 )
 def get_transaction(
     playerId: PlayerId,

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from kassa import auth, ledger
 from kassa.api.http import json_response, principal
-from kassa.api.models import Health, Identifier, WalletCreate, WalletOut, problems, wallet_out
+from kassa.api.models import Health, Identifier, WalletCreate, WalletOut, answers, problems, wallet_out
 from kassa.domain.model import WalletStatus
 from kassa.store.ledger_store import LedgerStore
 
@@ -31,7 +31,7 @@ def health() -> Health:
     "/v1/wallets",
     summary="Open a player's wallet",
     responses={
-        201: {"description": "Created", "content": {"application/json": {"model": WalletOut}}},
+        **answers(WalletOut, 201, "Created"),
         **problems(400, 403, 409, 422),
     },
 )
@@ -41,7 +41,11 @@ def create_wallet(body: Annotated[WalletCreate, Body()]) -> Response[WalletOut]:
     return json_response(201, wallet_out(wallet))
 
 
-@router.get("/v1/wallets/<playerId>", summary="A wallet's balances", responses=problems(403, 404, 422))
+@router.get(
+    "/v1/wallets/<playerId>",
+    summary="A wallet's balances",
+    responses={**answers(WalletOut), **problems(403, 404, 422)},
+)
 def get_wallet(playerId: PlayerId) -> WalletOut:
     caller = principal(router, auth.READ)
     return wallet_out(_store().get_wallet(caller.operator_id, playerId))
@@ -50,14 +54,18 @@ def get_wallet(playerId: PlayerId) -> WalletOut:
 @router.post(
     "/v1/wallets/<playerId>/lock",
     summary="Lock a wallet: bets and withdrawals are refused",
-    responses=problems(403, 404, 422),
+    responses={**answers(WalletOut), **problems(403, 404, 422)},
 )
 def lock_wallet(playerId: PlayerId) -> WalletOut:
     caller = principal(router, auth.ADMIN)
     return wallet_out(_store().set_wallet_status(caller.operator_id, playerId, WalletStatus.LOCKED))
 
 
-@router.post("/v1/wallets/<playerId>/unlock", summary="Unlock a wallet", responses=problems(403, 404, 422))
+@router.post(
+    "/v1/wallets/<playerId>/unlock",
+    summary="Unlock a wallet",
+    responses={**answers(WalletOut), **problems(403, 404, 422)},
+)
 def unlock_wallet(playerId: PlayerId) -> WalletOut:
     caller = principal(router, auth.ADMIN)
     return wallet_out(_store().set_wallet_status(caller.operator_id, playerId, WalletStatus.ACTIVE))

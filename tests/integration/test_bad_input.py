@@ -257,6 +257,11 @@ MALFORMED_TRANSACTION_BODIES = [
     pytest.param(b'{"transactionId": "@TX@", "type": "deposit", "amount": -Infinity}', id="-Infinity-literal"),
     pytest.param(b'{"transactionId": "@TX@", "type": "deposit", "amount": "1", "x": NaN}', id="NaN-elsewhere"),
     pytest.param(b'{"transactionId": "@TX@", "type": "deposit", "amount": 1e400}', id="overflowing-number"),
+    pytest.param(
+        b'{"transactionId": "@TX@", "type": "deposit", "amount": "1", "x": 1e1000000000000000000}',
+        id="number-beyond-decimal-range",
+    ),
+    pytest.param(b'{"transactionId": "@TX@", "type": "deposit", "amount": "1", "x": "\\ud800"}', id="lone-surrogate"),
     # Bytes that are not UTF-8 cannot be JSON text (RFC 8259, section 8.1).
     pytest.param(b'{"transactionId": "@TX@", "type": "deposit", "amount": "1\xff"}', id="not-utf8"),
     # Nesting deeper than the parser allows: 10 kB, far below any size limit.
@@ -293,6 +298,8 @@ MALFORMED_WALLET_BODIES = [
     pytest.param(b'{"playerId": "@TX@", "currency": "EUR", "x": NaN}', id="NaN-literal"),
     pytest.param(b'{"playerId": "@TX@", "currency": "EUR", "x": Infinity}', id="Infinity-literal"),
     pytest.param(b'{"playerId": "@TX@", "currency": "EUR\xff"}', id="not-utf8"),
+    pytest.param(b'{"playerId": "@TX@", "currency": "EUR", "x": 1e1000000000000000000}', id="beyond-decimal-range"),
+    pytest.param(b'{"playerId": "@TX@", "currency": "EUR", "x": "\\udc00"}', id="lone-surrogate"),
     pytest.param(b'{"playerId": "@TX@", "currency": "EUR", "x": ' + DEEP + b"}", id="nested-5000-deep"),
 ]
 

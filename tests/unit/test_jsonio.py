@@ -68,6 +68,39 @@ def test_loads_refuses_malformed_json(text: str) -> None:
         jsonio.loads(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"x": 1e1000000000000000000}',  # beyond Decimal's exponent range: InvalidOperation
+        "[1.5E+1000000000000000000]",
+        b'{"x": 1e1000000000000000000}',
+    ],
+)
+def test_loads_refuses_numbers_beyond_decimals_range(text: str | bytes) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        jsonio.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"uuid": "\\ud800"}',  # a lone high surrogate escape
+        '{"uuid": "a\\udc00b"}',  # a lone low one
+        '{"\\ud800": 1}',  # in a key
+        '[["x", "\\udfff"]]',
+        b'{"uuid": "\\ud800"}',
+        '{"uuid": "\ud800"}',  # already decoded text holding a surrogate
+    ],
+)
+def test_loads_refuses_strings_that_are_not_unicode_text(text: str | bytes) -> None:
+    with pytest.raises(json.JSONDecodeError, match="surrogate"):
+        jsonio.loads(text)
+
+
+def test_loads_keeps_a_surrogate_pair_escape_as_its_character() -> None:
+    assert jsonio.loads('{"emoji": "\\ud83d\\ude00"}') == {"emoji": "\U0001f600"}
+
+
 # --- dumps -------------------------------------------------------------------------------------
 
 

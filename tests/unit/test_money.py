@@ -140,9 +140,28 @@ def test_to_units_refuses_extra_decimals_even_beyond_28_significant_digits(amoun
         to_units(Decimal(amount), SCALE)
 
 
-@pytest.mark.parametrize("amount", ["1000000000000.000001", "1000000000001", "-1000000000000.000001", "1E+13"])
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "1000000000000.000001",
+        "1000000000001",
+        "-1000000000000.000001",
+        "1E+13",
+        # beyond the default context's Emax (abs() would raise decimal.Overflow) and near Decimal's limit
+        "1E+1000000",
+        "-1E+1000000",
+        "9999999999999E+999988",
+        "1E+999999999999999999",
+    ],
+)
 def test_to_units_refuses_amounts_above_max_amount(amount: str) -> None:
     with pytest.raises(InvalidAmount):
+        to_units(Decimal(amount), SCALE)
+
+
+@pytest.mark.parametrize("amount", ["1E-1000000", "-1E-999999999999999999"])
+def test_to_units_refuses_amounts_far_below_one_unit(amount: str) -> None:
+    with pytest.raises(InvalidAmount, match="decimal places"):
         to_units(Decimal(amount), SCALE)
 
 

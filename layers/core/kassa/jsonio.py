@@ -22,18 +22,45 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# A surrogate escape (or, in text already decoded, a surrogate itself): the parsed strings must then be
+# checked, since JSON lets "\ud800" stand alone and such a string is no Unicode text at all.
+_SURROGATE_TEXT = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
+_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON text; fractional numbers become ``Decimal`` exactly as written.
 
     Every way the text can be unreadable (bad syntax, NaN, duplicate keys, absurd nesting, an integer
-    too long to convert) raises ``json.JSONDecodeError``, so callers have one error to answer.
+    too long to convert, a number beyond Decimal's exponent range, a string that is not Unicode text)
+    raises ``json.JSONDecodeError``, so callers have one error to answer.
     """
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
+        value = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError:
         raise
-    except (ValueError, RecursionError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError, UnicodeDecodeError, ArithmeticError) as error:
+        # ArithmeticError: decimal.InvalidOperation for an exponent such as 1e1000000000000000000.
         raise json.JSONDecodeError(f"unreadable JSON: {type(error).__name__}", "", 0) from None
+    pattern = _SURROGATE_TEXT if isinstance(text, str) else _SURROGATE_BYTES
+    if pattern.search(text) and not _all_text(value):  # type: ignore[arg-type]
+        raise json.JSONDecodeError("a string holds a lone surrogate, which is not Unicode text", "", 0)
+    return value
+
+
+def _all_text(value: Any) -> bool:
+    """Does every string in ``value`` (keys included) encode as UTF-8?"""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_all_text(key) and _all_text(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_all_text(item) for item in value)
+    return True
 
 
 def dumps(value: Any) -> str:

@@ -37,7 +37,8 @@ def to_units(amount: Decimal, scale: int) -> int:
     """
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise InvalidAmount("amount must be a finite number")
-    if abs(amount) > MAX_AMOUNT:
+    # copy_abs, not abs(): abs() rounds to the context and overflows for an exponent such as 1e1000000.
+    if amount.copy_abs() > MAX_AMOUNT:
         raise InvalidAmount(f"amount must not exceed {MAX_AMOUNT}")
     sign, digits, exponent = _significant(amount)
     if exponent < -scale:

@@ -7,7 +7,8 @@ on a number attribute, ``amount``, so that a rollback can be checked against an 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,3 +86,14 @@ def embedded_twin_table(embedded_dynamodb: Any, embedded_streams: Any) -> Iterat
     table = create_table(embedded_dynamodb, embedded_streams)
     yield table
     embedded_dynamodb.delete_table(TableName=table.name)
+
+
+@contextmanager
+def moto_own(owner: type, name: str, original: Callable[..., Any], reinstall: Callable[[], None]) -> Iterator[None]:
+    """Requests in this block run moto's own ``owner.name`` instead of the embedded server's patch
+    (the tests run one at a time); the patch is put back after."""
+    setattr(owner, name, original)
+    try:
+        yield
+    finally:
+        reinstall()

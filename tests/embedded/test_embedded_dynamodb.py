@@ -9,9 +9,9 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import boto3
@@ -30,7 +30,7 @@ from kassa_dev.embedded_dynamodb import (
     moto_transact_write_items,
 )
 
-from .conftest import CLIENT_CONFIG, LSI, EmbeddedTable
+from .conftest import CLIENT_CONFIG, LSI, EmbeddedTable, moto_own
 
 Actions = list[dict[str, Any]]
 
@@ -175,14 +175,8 @@ def summary(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-@contextmanager
-def moto_own_transactions() -> Iterator[None]:
-    """Requests in this block run moto's own transact_write_items (the tests run one at a time)."""
-    DynamoDBBackend.transact_write_items = moto_transact_write_items  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        install_transaction_patch()
+def moto_own_transactions() -> AbstractContextManager[None]:
+    return moto_own(DynamoDBBackend, "transact_write_items", moto_transact_write_items, install_transaction_patch)
 
 
 def backend_table(table: EmbeddedTable) -> Table:

@@ -3,8 +3,7 @@ partition (moto's own walks the whole table, so a wallet's history slowed with e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from moto.dynamodb.models import Table
 from kassa_dev import embedded_dynamodb
 from kassa_dev.embedded_dynamodb import EmbeddedDynamoDB, install_query_patch, moto_table_query
 
-from .conftest import LSI, EmbeddedTable
+from .conftest import LSI, EmbeddedTable, moto_own
 
 PARTITIONS = ("W#1", "W#2", "W#3")
 PER_PARTITION = 25
@@ -35,14 +34,8 @@ def filled_table(embedded_dynamodb: Any, embedded_table: EmbeddedTable) -> Embed
     return embedded_table
 
 
-@contextmanager
-def moto_own_query() -> Iterator[None]:
-    """Requests in this block run moto's own Table.query (the tests run one at a time)."""
-    Table.query = moto_table_query  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        install_query_patch()
+def moto_own_query() -> AbstractContextManager[None]:
+    return moto_own(Table, "query", moto_table_query, install_query_patch)
 
 
 def every_page(dynamodb: Any, **params: Any) -> list[dict[str, Any]]:

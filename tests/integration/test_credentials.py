@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from kassa import operators
+from kassa.store import keys
 from kassa.store.access_store import AccessStore
 from kassa_dev.gateway import LocalGateway
-from tests.conftest import Api, new_id
+from tests.conftest import Api, RequestCounter, new_id
 
 
 def test_missing_authorization_is_401_from_the_gateway(anonymous: Api) -> None:
@@ -57,3 +58,33 @@ def test_another_operators_wallet_is_simply_not_found(gateway: LocalGateway, api
     # The other operator may have a player with the same id: a different wallet.
     assert other.open_wallet(player=player) == player
     assert api.balance(player) != other.balance(player)
+
+
+def test_a_warm_api_key_is_read_by_key_and_a_deleted_one_refused_at_once(counted: RequestCounter) -> None:
+    """Cold: the ByCredential index finds the key. Warm: one strongly consistent read of the key item
+    itself (the index is eventually consistent, and as slow as the table is large in the embedded one),
+    so deleting the key refuses it on the very next request."""
+    store = AccessStore()
+    created = operators.create_operator(store, new_id("cache"))
+    counted.calls.clear()
+    assert operators.authenticate_api_key(store, created.api_key) is not None
+    assert counted.calls == ["Query"]
+    counted.calls.clear()
+    principal = operators.authenticate_api_key(store, created.api_key)
+    assert principal is not None and principal.operator_id == created.operator_id
+    assert counted.calls == ["GetItem"]
+
+    store.client.delete_item(TableName=store.table, Key=keys.api_key(created.operator_id, created.key_id))
+    assert operators.authenticate_api_key(store, created.api_key) is None
+    # Forgotten: the next attempt asks the index again, which finds nothing either.
+    counted.calls.clear()
+    assert operators.authenticate_api_key(store, created.api_key) is None
+    assert counted.calls == ["Query"]
+
+
+def test_a_cached_key_does_not_let_another_secret_in(counted: RequestCounter) -> None:
+    store = AccessStore()
+    created = operators.create_operator(store, new_id("cache"))
+    assert operators.authenticate_api_key(store, created.api_key) is not None
+    assert operators.authenticate_api_key(store, created.api_key + "x") is None
+    assert operators.authenticate_api_key(store, created.api_key[:-1]) is None

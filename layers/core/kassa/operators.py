@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from kassa import auth, errors
+from kassa.credentials import CredentialCache
 from kassa.store import codec
 from kassa.store.access_store import API_KEY, AccessStore
 from kassa.store.codec import text
@@ -75,13 +76,25 @@ def create_operator(
     return NewOperator(operator_id, api_key, key_id, scopes, onewallet_token)
 
 
+# secret hash -> (operator id, key id) of the API key item the index found for it
+_api_keys: CredentialCache[tuple[str, str]] = CredentialCache()
+
+
 def authenticate_api_key(store: AccessStore, api_key: str | None) -> auth.Principal | None:
-    """The principal an API key stands for, or None: unknown keys and malformed headers alike."""
+    """The principal an API key stands for, or None: unknown keys and malformed headers alike.
+
+    One DynamoDB request either way: cold, the index query (its item carries the hash and scopes);
+    warm, a strongly consistent read of the key item itself, so a deleted key is refused at once.
+    """
     if not api_key or len(api_key) > 512:
         return None
-    item = store.find_credential(API_KEY, auth.secret_hash(api_key))
+    secret_hash = auth.secret_hash(api_key)
+    known = _api_keys.recall(secret_hash)
+    item = store.get_api_key(*known) if known else store.find_credential(API_KEY, secret_hash)
     if item is None or not auth.same_hash(text(item, "secretHash"), api_key):
+        _api_keys.forget(secret_hash)
         return None
+    _api_keys.remember(secret_hash, (text(item, "operatorId"), text(item, "keyId")))
     return auth.Principal(text(item, "operatorId"), frozenset(text(item, "scopes").split()))
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
+from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -95,7 +97,23 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
         refused = _refuse_unreadable(event)
         if refused is not None:
             return refused
+        _keep_routable(event)
     return app.resolve(event, context)
+
+
+# What Powertools matches inside a path parameter; API Gateway hands the path over decoded.
+_PARAMETER_CHARACTER = re.compile(r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w/]")
+
+
+def _keep_routable(event: dict[str, Any]) -> None:
+    """Re-encode what API Gateway decoded and Powertools cannot match in a parameter ('#', '?', '"', ...):
+    /v1/wallets/a%23b then reaches its route and is refused as an invalid id (422), not as no route."""
+    path = str(event.get("rawPath") or "")
+    if all(_PARAMETER_CHARACTER.match(character) for character in path):
+        return
+    encoded = "".join(c if _PARAMETER_CHARACTER.match(c) else quote(c, safe="") for c in path)
+    event["rawPath"] = encoded
+    event.setdefault("requestContext", {}).setdefault("http", {})["path"] = encoded
 
 
 def _refuse_unreadable(event: dict[str, Any]) -> dict[str, Any] | None:

@@ -85,6 +85,10 @@ class AccessStore(TableStore):
                 raise errors.InvalidRequest(f"no operator {operator_id}") from error
             raise
 
+    def get_api_key(self, operator_id: str, key_id: str) -> codec.Item | None:
+        found = self.client.get_item(TableName=self.table, Key=keys.api_key(operator_id, key_id), ConsistentRead=True)
+        return found.get("Item")
+
     def get_onewallet_token(self, operator_id: str) -> codec.Item | None:
         found = self.client.get_item(TableName=self.table, Key=keys.onewallet_token(operator_id), ConsistentRead=True)
         return found.get("Item")

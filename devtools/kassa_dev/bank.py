@@ -86,11 +86,12 @@ INITIAL_DEPOSIT = Decimal("1000")
 SESSION_TTL_SECONDS = 24 * 3600
 MAX_SENDS = 8  # per request: the first send and retries after a 503 / TEMPORARY_ERROR / transport error
 TIMEOUT = (5.0, 120.0)
-# Operations per batch when the CLI runs its own stack. Each batch gets a fresh stack because the
-# embedded DynamoDB (moto) answers every Query, the authorizer's API-key lookup on the ByCredential
-# index included, by sorting the whole table: a native request costs ~11 ms more per 1,000 items, so
-# one ever-growing table makes a run quadratic (measured: 4 ms per lookup at 0 items, 100 ms at
-# 10,000, 460 ms at 40,000). On a 2-core machine 1,000 beat 2,000 and 500 (start-up ~8 s per batch).
+# Operations per batch when the CLI runs its own stack; each batch gets a fresh stack. moto used to walk
+# the whole table for every Query (the history, and the authorizer's lookup on the ByCredential index on
+# every request), which made one ever-growing table quadratic: 4 ms per lookup at 0 items, 100 ms at
+# 10,000. The embedded DynamoDB now answers table queries from one partition and the authorizer reads
+# a known key by key, but index queries still walk the table, and a fresh stack per batch keeps every
+# batch's cost the same (start-up ~8 s). 20,000 operations: ~12.5 min on 2 cores (docs/PERFORMANCE.md).
 DEFAULT_BATCH = 1_000
 # Worker processes of the CLI's stack unless KASSA_WORKERS says otherwise: on 2 cores 4 beat 8 (each
 # worker imports every function it serves on first use; 16 clients still keep all 4 busy at once).

@@ -257,6 +257,9 @@ def test_a_parsed_amount_round_trips_to_the_same_value(amount: Decimal) -> None:
         ["-3.2", "-3.20", "-32E-1"],
         ["0.000001", "1E-6", "0.0000010"],
         ["12345678.123456", "12345678.1234560"],
+        ["1", "1." + "0" * 5000, "1" + "0" * 5000 + "E-5000"],  # more digits than int() takes
+        ["1E+999999999999999999", "10E+999999999999999998"],  # written out, a quintillion zeros
+        ["-5E-999999999999999999", "-50E-1000000000000000000"],
     ],
 )
 def test_canonical_gives_one_spelling_per_value(spellings: list[str]) -> None:
@@ -298,3 +301,26 @@ def test_canonical_tells_apart_values_that_differ_beyond_28_significant_digits()
 )
 def test_currency_codes_are_three_capital_letters(code: str, valid: bool) -> None:
     assert bool(CURRENCY_PATTERN.match(code)) is valid
+
+
+@pytest.mark.parametrize(
+    ("amount", "units"),
+    [
+        ("1." + "0" * 5000, 10**SCALE),
+        ("0.25" + "0" * 4400, 250_000),
+        ("7" + "0" * 5 + "." + "0" * 4400, 700_000 * 10**SCALE),
+    ],
+)
+def test_to_units_takes_amounts_written_with_thousands_of_digits(amount: str, units: int) -> None:
+    assert to_units(Decimal(amount), SCALE) == units
+
+
+def test_to_units_refuses_thousands_of_decimals_without_converting_them() -> None:
+    with pytest.raises(InvalidAmount, match="decimal places"):
+        to_units(Decimal("0.5" + "0" * 4400 + "1"), SCALE)
+
+
+def test_canonical_tells_apart_huge_and_plain_spellings() -> None:
+    assert canonical(Decimal("1E+1001")) != canonical(Decimal("1E+1000"))
+    assert canonical(Decimal("1E+1000")) == "1" + "0" * 1000
+    assert canonical(Decimal("1E+1001")) == "1E1001"

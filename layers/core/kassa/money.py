@@ -19,6 +19,8 @@ DEFAULT_SCALE = 6
 # protocol's "tens of millions"), far below what DynamoDB's 38-digit numbers can hold after summing.
 MAX_AMOUNT = Decimal("1000000000000")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+# Beyond this exponent canonical() writes digits and exponent instead of plain digits.
+_PLAIN_EXPONENT = 1000
 _DECIMAL_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
 
 
@@ -43,20 +45,20 @@ def to_units(amount: Decimal, scale: int) -> int:
     sign, digits, exponent = _significant(amount)
     if exponent < -scale:
         raise InvalidAmount(f"amount has more than {scale} decimal places")
-    return (-1 if sign else 1) * digits * 10 ** (exponent + scale)
+    # At most 13 + scale digits now (the amount is within MAX_AMOUNT and has no more than scale decimals).
+    return (-1 if sign else 1) * int(digits or "0") * 10 ** (exponent + scale)
 
 
-def _significant(amount: Decimal) -> tuple[int, int, int]:
-    """(sign, digits, exponent) with trailing zeros removed, computed exactly."""
+def _significant(amount: Decimal) -> tuple[int, str, int]:
+    """(sign, digits, exponent) with trailing zeros removed, exactly: the digits stay text, because
+    JSON may spell an amount with thousands of them (Python refuses int() of over 4,300 digits)."""
     sign, digit_tuple, exponent = amount.as_tuple()
     assert isinstance(exponent, int)  # finite
-    digits = int("".join(map(str, digit_tuple)) or "0")
-    if digits == 0:
-        return 0, 0, 0
-    while digits % 10 == 0:
-        digits //= 10
-        exponent += 1
-    return sign, digits, exponent
+    digits = "".join(map(str, digit_tuple)).lstrip("0")
+    if not digits:
+        return 0, "", 0
+    significant = digits.rstrip("0")
+    return sign, significant, exponent + len(digits) - len(significant)
 
 
 def from_units(units: int, scale: int) -> Decimal:
@@ -75,7 +77,11 @@ def canonical(amount: Decimal) -> str:
     if not amount.is_finite():
         return str(amount)  # "NaN", "Infinity": a payload of its own, never mistaken for a number
     sign, digits, exponent = _significant(amount)
-    text = str(digits)
+    text = digits or "0"
+    if not -_PLAIN_EXPONENT <= exponent <= _PLAIN_EXPONENT:
+        # Far outside any amount Kassa accepts (1E+999999999 would be a billion zeros written out):
+        # digits and exponent, still one spelling per value, and never equal to a plain one.
+        return f"{'-' if sign else ''}{text}E{exponent}"
     if exponent >= 0:
         text += "0" * exponent
     else:

@@ -753,7 +753,8 @@ def all_error_classes() -> list[type[errors.KassaError]]:
     pending = [errors.KassaError]
     while pending:
         cls = pending.pop()
-        found.append(cls)
+        if cls.__module__.split(".")[0] == "kassa":  # not the stand-ins tests derive from them
+            found.append(cls)
         pending.extend(cls.__subclasses__())
     return found
 

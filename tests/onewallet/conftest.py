@@ -34,6 +34,15 @@ from tests.conftest import Api, new_id
 D = Decimal
 METHODS = ("check", "sid", "balance", "debit", "credit", "cancel", "promo_payout")
 MONEY_METHODS = ("debit", "credit", "cancel", "promo_payout")
+# ONEWALLET.md's promo_payout types (the adapter pays any type, known or not).
+PROMO_TYPES = (
+    "FreeRoundPlayableSpent",
+    "RtrMonetaryReward",
+    "JackpotWin",
+    "RewardGamePlayableSpent",
+    "RewardGameWinCapReached",
+    "RewardGameMinBetLimitReached",
+)
 # A typical live-casino game object; ONEWALLET.md allows it to be null or to have a null id.
 GAME = {"id": "game-1", "type": "blackjack", "details": {"table": {"id": "table-1", "vid": "vt-1"}}}
 

@@ -56,7 +56,7 @@ from kassa.store.session_store import SessionStore
 from kassa_dev import template
 from kassa_dev.gateway import HttpResponse, LocalGateway, lambda_result_to_http, payload_v2_event
 from tests.conftest import Api, new_id
-from tests.onewallet.conftest import GAME, METHODS, MONEY_METHODS, D, PlayerFactory, dumps, parse
+from tests.onewallet.conftest import GAME, METHODS, MONEY_METHODS, PROMO_TYPES, D, PlayerFactory, dumps, parse
 from tests.onewallet.test_bad_input import SESSION_METHODS, Scenes, valid_body
 
 # ONEWALLET.md's statuses, and the fields a reply may carry.
@@ -90,14 +90,6 @@ DUPLICATE_STATUS = {
     "cancel": "BET_ALREADY_SETTLED",
     "promo_payout": "BET_ALREADY_SETTLED",
 }
-PROMO_TYPES = (
-    "FreeRoundPlayableSpent",
-    "RtrMonetaryReward",
-    "JackpotWin",
-    "RewardGamePlayableSpent",
-    "RewardGameWinCapReached",
-    "RewardGameMinBetLimitReached",
-)
 TOP_LEVEL_FIELDS = frozenset(
     {"sid", "userId", "uuid", "currency", "game", "channel", "transaction", "promoTransaction"}
 )

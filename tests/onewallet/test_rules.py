@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import new_id
 from tests.onewallet.conftest import (
     MONEY_METHODS,
+    PROMO_TYPES,
     D,
     OneWalletClient,
     assert_ledger,
@@ -414,16 +415,7 @@ def test_rule_12_promo_payout_is_idempotent_on_the_promo_id(ow: OneWalletClient,
 
 @pytest.mark.parametrize(
     "promo_type",
-    [
-        "FreeRoundPlayableSpent",
-        "RtrMonetaryReward",
-        "JackpotWin",
-        "RewardGamePlayableSpent",
-        "RewardGameWinCapReached",
-        "RewardGameMinBetLimitReached",
-        "SomeFuturePromoType",
-        "",
-    ],
+    [*PROMO_TYPES, "SomeFuturePromoType", ""],
 )
 def test_rule_12_every_promo_type_is_paid_known_or_not(
     ow: OneWalletClient, players: Any, ledger: Any, promo_type: str

@@ -52,8 +52,7 @@ def _as_the_gateway_serves_it(document: dict[str, Any]) -> dict[str, Any]:
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
-            for response in [r for status, r in responses.items() if status == "204"]:
-                response.pop("content", None)
+            responses.get("204", {}).pop("content", None)
             if not authorized[(method, path)]:
                 operation["security"] = []
                 continue

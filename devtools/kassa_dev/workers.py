@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 import traceback
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -45,6 +46,9 @@ class FunctionCrashed(Exception):
 
 
 class WorkerPool:
+    # What each worker process runs (a subclass may serve other functions, or warm up first).
+    worker_main: Callable[[Connection], None] = staticmethod(_worker_main)
+
     def __init__(self, size: int | None = None) -> None:
         self.size = size or int(os.environ.get("KASSA_WORKERS") or DEFAULT_WORKERS)
         self._context = multiprocessing.get_context("spawn")  # no fork of a process that runs threads
@@ -53,15 +57,19 @@ class WorkerPool:
         self._lock = threading.Lock()
 
     def start(self) -> WorkerPool:
-        for _ in range(self.size):
-            parent, child = self._context.Pipe()
-            process = self._context.Process(target=_worker_main, args=(child,), daemon=True)
-            process.start()
-            child.close()
-            worker = (process, parent)
-            self._all.append(worker)
+        for worker in self._launch():
             self._idle.put(worker)
         return self
+
+    def _launch(self) -> list[tuple[Any, Connection]]:
+        """Start ``size`` worker processes; they are not handed requests until put on the idle queue."""
+        for _ in range(self.size):
+            parent, child = self._context.Pipe()
+            process = self._context.Process(target=type(self).worker_main, args=(child,), daemon=True)
+            process.start()
+            child.close()
+            self._all.append((process, parent))
+        return list(self._all)
 
     def invoke(self, function_id: str, event: dict[str, Any]) -> Any:
         worker = self._idle.get()

@@ -81,17 +81,13 @@ def _bench_worker_main(connection: Connection) -> None:
 class BenchPool(WorkerPool):
     """``WorkerPool`` whose workers also run the baseline, and are warm before the first request."""
 
+    worker_main = staticmethod(_bench_worker_main)
+
     def start(self) -> BenchPool:
-        for _ in range(self.size):
-            parent, child = self._context.Pipe()
-            process = self._context.Process(target=_bench_worker_main, args=(child,), daemon=True)
-            process.start()
-            child.close()
-            self._all.append((process, parent))
-        for process, parent in self._all:
-            status, _ = parent.recv()  # each worker says "ready" once its modules are loaded
+        for worker in self._launch():
+            status, _ = worker[1].recv()  # each worker says "ready" once its modules are loaded
             assert status == "ready", status
-            self._idle.put((process, parent))
+            self._idle.put(worker)
         return self
 
 

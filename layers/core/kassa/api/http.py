@@ -101,17 +101,17 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
     return app.resolve(event, context)
 
 
-# What Powertools matches inside a path parameter; API Gateway hands the path over decoded.
-_PARAMETER_CHARACTER = re.compile(r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w/]")
+# What Powertools cannot match inside a path parameter; API Gateway hands the path over decoded.
+_UNROUTABLE_CHARACTER = re.compile(r"[^-._~()'!*:@,;=+&$%<> \[\]{}|^\w/]")
 
 
 def _keep_routable(event: dict[str, Any]) -> None:
     """Re-encode what API Gateway decoded and Powertools cannot match in a parameter ('#', '?', '"', ...):
     /v1/wallets/a%23b then reaches its route and is refused as an invalid id (422), not as no route."""
     path = str(event.get("rawPath") or "")
-    if all(_PARAMETER_CHARACTER.match(character) for character in path):
+    if not _UNROUTABLE_CHARACTER.search(path):
         return
-    encoded = "".join(c if _PARAMETER_CHARACTER.match(c) else quote(c, safe="") for c in path)
+    encoded = _UNROUTABLE_CHARACTER.sub(lambda match: quote(match.group(), safe=""), path)
     event["rawPath"] = encoded
     event.setdefault("requestContext", {}).setdefault("http", {})["path"] = encoded
 

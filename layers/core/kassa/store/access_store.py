@@ -86,12 +86,10 @@ class AccessStore(TableStore):
             raise
 
     def get_api_key(self, operator_id: str, key_id: str) -> codec.Item | None:
-        found = self.client.get_item(TableName=self.table, Key=keys.api_key(operator_id, key_id), ConsistentRead=True)
-        return found.get("Item")
+        return self.read(keys.api_key(operator_id, key_id))
 
     def get_onewallet_token(self, operator_id: str) -> codec.Item | None:
-        found = self.client.get_item(TableName=self.table, Key=keys.onewallet_token(operator_id), ConsistentRead=True)
-        return found.get("Item")
+        return self.read(keys.onewallet_token(operator_id))
 
     def find_credential(self, kind: str, secret_hash: str) -> codec.Item | None:
         """The credential item whose secret hashes to ``secret_hash``, via the ByCredential index."""
@@ -106,8 +104,7 @@ class AccessStore(TableStore):
         return items[0] if items else None
 
     def _require_operator(self, operator_id: str) -> None:
-        found = self.client.get_item(TableName=self.table, Key=keys.operator(operator_id), ConsistentRead=True)
-        if "Item" not in found:
+        if self.get_operator(operator_id) is None:
             raise errors.InvalidRequest(f"no operator {operator_id}")
 
     @staticmethod
@@ -135,5 +132,4 @@ class AccessStore(TableStore):
         }
 
     def get_operator(self, operator_id: str) -> codec.Item | None:
-        found = self.client.get_item(TableName=self.table, Key=keys.operator(operator_id), ConsistentRead=True)
-        return found.get("Item")
+        return self.read(keys.operator(operator_id))

@@ -48,3 +48,10 @@ class TableStore:
         if self._client is None:
             self._client = dynamodb()
         return self._client
+
+    def read(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        """The item at ``key``, strongly consistent, or None."""
+        item: dict[str, Any] | None = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get(
+            "Item"
+        )
+        return item

@@ -65,9 +65,7 @@ class LedgerStore(TableStore):
             raise
 
     def get_wallet(self, operator_id: str, player_id: str) -> Wallet:
-        item = self.client.get_item(
-            TableName=self.table, Key=keys.wallet(operator_id, player_id), ConsistentRead=True
-        ).get("Item")
+        item = self.read(keys.wallet(operator_id, player_id))
         if item is None:
             raise errors.WalletNotFound()
         return codec.wallet_from_item(item)

@@ -161,9 +161,7 @@ class ReconcileStore(TableStore):
         return True
 
     def get_run(self, operator_id: str, run_id: str) -> dict[str, Any] | None:
-        item = self.client.get_item(TableName=self.table, Key=keys.run(operator_id, run_id), ConsistentRead=True).get(
-            "Item"
-        )
+        item = self.read(keys.run(operator_id, run_id))
         if item is None:
             return None
         run: dict[str, Any] = json.loads(codec.text(item, "run"))

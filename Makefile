@@ -3,8 +3,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tools that are not the tests' business (aws-sam-cli, checkov) each get their own venv under .tools/,
+# made with Python 3.12 (found on PATH or through pyenv) from devtools/tools/<tool>.txt, their whole
+# closure pinned (devtools/tools/lock.sh regenerates one): --no-deps installs exactly that list and
+# pip check fails when it is not a complete closure.
+TOOLS := .tools
+DEVTOOLS_PYTHON := PYTHONPATH=devtools $(PYTHON)
+BUILD_TEMPLATE ?= template.yaml
+BUILD_DIR ?= .aws-sam/build
+# Compact: failed checks only, and the counts. --skip-download and no update check: nothing leaves the
+# machine. A template checkov cannot parse fails (by default a parse error exits 0, having checked nothing).
+CHECKOV := CKV_PARSE_ERROR_FAIL=true CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(TOOLS)/checkov/bin/checkov \
+	-f template.yaml --framework cloudformation --compact --quiet --skip-download
 
-.PHONY: run test lint lint-template openapi layer-requirements stress bench clean
+.PHONY: run test lint lint-checkov lint-template build openapi layer-requirements stress bench clean
+
+$(TOOLS)/%/.installed: devtools/tools/%.txt
+	rm -rf $(TOOLS)/$*
+	python312=$$($(DEVTOOLS_PYTHON) -m kassa_dev.python312) && "$$python312" -m venv $(TOOLS)/$*
+	$(TOOLS)/$*/bin/pip install --quiet --no-deps --only-binary=:all: -r $<
+	$(TOOLS)/$*/bin/pip check
+	touch $@
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +36,21 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(TOOLS)/checkov/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(CHECKOV)
+
+lint-checkov: $(TOOLS)/checkov/.installed
+	$(CHECKOV)
 
 lint-template: $(STAMP)
 	$(BIN)/python -m kassa_dev.template_check template.yaml
+
+# sam build for Lambda's arm64 without a container, then the ELF check on its output (kassa_dev.sam_build).
+build: $(TOOLS)/sam/.installed
+	$(DEVTOOLS_PYTHON) -m kassa_dev.sam_build --template $(BUILD_TEMPLATE) --build-dir $(BUILD_DIR)
 
 openapi: $(STAMP)
 	$(BIN)/python -m kassa_dev.openapi > docs/openapi.json
@@ -38,4 +65,4 @@ stress: $(STAMP)
 	$(BIN)/python -m kassa_dev.bank --clients 16 --operations 20000 --wallets 8
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

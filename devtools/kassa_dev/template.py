@@ -317,7 +317,9 @@ def table_create_kwargs(table_name: str, template: dict[str, Any] | None = None)
     if sse and sse.get("SSEEnabled"):
         kwargs["SSESpecification"] = {"Enabled": True}
         for key in ("SSEType", "KMSMasterKeyId"):
-            if key in sse:
+            # The stack's key is an intrinsic (the created key or a parameter's): locally there is no KMS key
+            # to name, so the embedded table is encrypted the way an unnamed KMS key would encrypt it.
+            if isinstance(sse.get(key), str):
                 kwargs["SSESpecification"][key] = sse[key]
     return kwargs
 

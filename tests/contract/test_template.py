@@ -95,13 +95,19 @@ STACK_UUID = {"StackUuid": {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::
 REPORTS_BUCKET_NAME = {"Fn::Sub": ["kassa-reports-${StackUuid}", STACK_UUID]}
 REPORTS_OBJECTS_ARN = {"Fn::Sub": ["arn:${AWS::Partition}:s3:::kassa-reports-${StackUuid}/*", STACK_UUID]}
 
+# The stack's KMS key: the one it creates, or the existing one a parameter names.
+KEY_ARN = {"Fn::If": ["CreateKmsKey", {"Fn::GetAtt": ["KassaKey", "Arn"]}, {"Ref": "KmsKeyArn"}]}
+_DECRYPT = {("kms:Decrypt", repr(KEY_ARN)), ("kms:DescribeKey", repr(KEY_ARN))}
+_USE_KEY = _DECRYPT | {("kms:Encrypt", repr(KEY_ARN)), ("kms:GenerateDataKey", repr(KEY_ARN))}
+
 # Every non-DynamoDB action of each function's own policies, with the one resource it is allowed on.
 EXPECTED_OTHER_GRANTS = {
-    "AuthorizerFunction": set(),
-    "AuthFunction": set(),
-    "WalletFunction": set(),
-    "TransactionsFunction": set(),
-    "ReconciliationFunction": {
+    "AuthorizerFunction": _DECRYPT,
+    "AuthFunction": _USE_KEY,
+    "WalletFunction": _USE_KEY,
+    "TransactionsFunction": _USE_KEY,
+    "ReconciliationFunction": _USE_KEY
+    | {
         ("events:PutEvents", repr({"Fn::GetAtt": ["LedgerEventBus", "Arn"]})),
         ("s3:GetObject", repr(REPORTS_OBJECTS_ARN)),
         ("s3:PutObject", repr({"Fn::Sub": "${ReconciliationResultsBucket.Arn}/*"})),
@@ -378,9 +384,10 @@ def test_parameters_and_globals(template_dict):
     assert glob["MemorySize"] == 512
     assert glob["Tracing"] == "Active"
     assert glob["Layers"] == [{"Ref": "CoreLayer"}]
+    assert glob["KmsKeyArn"] == KEY_ARN
     assert glob["Environment"]["Variables"] == {
         "KASSA_TABLE": {"Ref": "LedgerTable"},
-        "POWERTOOLS_SERVICE_NAME": "kassa",
+        "POWERTOOLS_SERVICE_NAME": {"Ref": "AWS::StackName"},
         "POWERTOOLS_METRICS_NAMESPACE": "Kassa",
         "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
         "LOG_LEVEL": {"Ref": "LogLevel"},
@@ -470,7 +477,7 @@ def test_functions_and_code_dirs(template_dict):
         assert spec.code_dir.is_dir(), f"{function_id}: CodeUri {code_dir} does not exist"
         assert spec.handler == "app.lambda_handler"
         assert spec.environment["KASSA_TABLE"] == {"Ref": "LedgerTable"}
-        assert spec.environment["POWERTOOLS_SERVICE_NAME"] == "kassa"
+        assert spec.environment["POWERTOOLS_SERVICE_NAME"] == {"Ref": "AWS::StackName"}
         assert (spec.timeout, spec.memory_size) == EXPECTED_SIZES.get(function_id, (10, 512))
 
 
@@ -690,9 +697,10 @@ def test_event_bus_and_dead_letter_queue(template_dict):
     assert bus["Type"] == "AWS::Events::EventBus"
     # Named after the stack: unique per account and region, whatever the Stage.
     assert bus["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-ledger"}
-    queue = resources["StreamDeadLetterQueue"]
-    assert queue["Type"] == "AWS::SQS::Queue"
-    assert queue["Properties"] == {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 14 * 24 * 3600}
+    for queue_id in ("StreamDeadLetterQueue", "ReportTriggerDeadLetterQueue", "ScheduleDeadLetterQueue"):
+        queue = resources[queue_id]
+        assert queue["Type"] == "AWS::SQS::Queue"
+        assert queue["Properties"] == {"KmsMasterKeyId": KEY_ARN, "MessageRetentionPeriod": 14 * 24 * 3600}
 
 
 @pytest.mark.parametrize("bucket_id", BUCKETS)
@@ -765,7 +773,15 @@ def test_hourly_audit_and_provider_report_events(template_dict):
     events = _reconciliation_events(template_dict)
     assert events["HourlyAudit"] == {
         "Type": "ScheduleV2",
-        "Properties": {"ScheduleExpression": "rate(1 hour)", "Input": '{"kassa": "audit"}', "OmitName": True},
+        "Properties": {
+            "ScheduleExpression": "rate(1 hour)",
+            "Input": '{"kassa": "audit"}',
+            "OmitName": True,
+            "GroupName": {"Ref": "AuditScheduleGroup"},
+            "RoleArn": {"Fn::GetAtt": ["AuditScheduleRole", "Arn"]},
+            "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600},
+            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}},
+        },
     }
     assert events["ProviderReport"] == {
         "Type": "S3",
@@ -795,11 +811,21 @@ def test_transform_wires_the_schedule(transformed):
     assert props["ScheduleExpression"] == "rate(1 hour)"
     assert props["Target"]["Arn"] == {"Fn::GetAtt": [RECONCILIATION, "Arn"]}
     assert json.loads(props["Target"]["Input"]) == {"kassa": "audit"}
-    role_id = props["Target"]["RoleArn"]["Fn::GetAtt"][0]
-    (policy,) = transformed["Resources"][role_id]["Properties"]["Policies"]
-    assert policy["PolicyDocument"]["Statement"] == [
-        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [RECONCILIATION, "Arn"]}}
-    ]
+    assert props["GroupName"] == {"Ref": "AuditScheduleGroup"}
+    assert props["Target"]["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
+    assert props["Target"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}}
+    # The stack's own role, not one SAM generates: SAM's could not use the key of the dead-letter queue.
+    assert props["Target"]["RoleArn"] == {"Fn::GetAtt": ["AuditScheduleRole", "Arn"]}
+    (policy,) = transformed["Resources"]["AuditScheduleRole"]["Properties"]["Policies"]
+    grants = {
+        (s["Action"] if isinstance(s["Action"], str) else tuple(s["Action"]), repr(s["Resource"]))
+        for s in policy["PolicyDocument"]["Statement"]
+    }
+    assert grants == {
+        ("lambda:InvokeFunction", repr({"Fn::GetAtt": [RECONCILIATION, "Arn"]})),
+        ("sqs:SendMessage", repr({"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]})),
+        (("kms:Decrypt", "kms:GenerateDataKey"), repr(KEY_ARN)),
+    }
 
 
 def test_transform_wires_the_reports_bucket(transformed):
@@ -816,19 +842,28 @@ def test_transform_wires_the_reports_bucket(transformed):
 
 
 def test_transform_role_of_the_reconciliation_function(transformed):
-    """SAM's additions to the role: sqs:SendMessage on the dead-letter queue (because OnFailure says
-    Type: SQS) and the managed policy for the stream reads. Nothing else beyond the inline policy."""
+    """SAM's additions to the role: sqs:SendMessage on the stream's dead-letter queue (because OnFailure says
+    Type: SQS) and on the function's own (DeadLetterQueue), and the managed policy for the stream reads.
+    Nothing else beyond the inline policy."""
     role = transformed["Resources"][f"{RECONCILIATION}Role"]["Properties"]
     assert sorted(arn.rsplit("/", 1)[1] for arn in role["ManagedPolicyArns"]) == [
         "AWSLambdaBasicExecutionRole",
         "AWSLambdaDynamoDBExecutionRole",
         "AWSXrayWriteOnlyAccess",
     ]
-    inline, dead_letters = role["Policies"]
-    assert inline["PolicyName"] == f"{RECONCILIATION}RolePolicy0"
-    assert dead_letters["PolicyDocument"]["Statement"] == [
-        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}}
+    policies = {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]}
+    assert f"{RECONCILIATION}RolePolicy0" in policies
+    added = [
+        statement
+        for name, statements in policies.items()
+        if not name.endswith("RolePolicy0")
+        for statement in statements
     ]
+    assert {(s["Effect"], s["Action"], s["Resource"]["Fn::GetAtt"][0]) for s in added} == {
+        ("Allow", "sqs:SendMessage", "StreamDeadLetterQueue"),
+        ("Allow", "sqs:SendMessage", "ReportTriggerDeadLetterQueue"),
+    }
+    assert len(added) == 2
 
 
 def test_transform_routes_reconciliation_behind_the_authorizer(transformed):
@@ -877,6 +912,9 @@ def test_local_resources_helper(template_dict):
     assert resources == {
         "LedgerEventBus": tpl.LocalResource("LedgerEventBus", "AWS::Events::EventBus", ("KASSA_EVENT_BUS",)),
         "StreamDeadLetterQueue": tpl.LocalResource("StreamDeadLetterQueue", "AWS::SQS::Queue", ()),
+        "ReportTriggerDeadLetterQueue": tpl.LocalResource("ReportTriggerDeadLetterQueue", "AWS::SQS::Queue", ()),
+        "ScheduleDeadLetterQueue": tpl.LocalResource("ScheduleDeadLetterQueue", "AWS::SQS::Queue", ()),
+        "AccessLogsBucket": tpl.LocalResource("AccessLogsBucket", "AWS::S3::Bucket", ()),
         "ProviderReportsBucket": tpl.LocalResource(
             "ProviderReportsBucket", "AWS::S3::Bucket", ("KASSA_PROVIDER_REPORTS_BUCKET",)
         ),

@@ -23,6 +23,7 @@ from pathlib import Path
 
 MAGIC = b"\x7fELF"
 AARCH64 = 183
+X86_64 = 62
 # e_ident: magic (4), EI_CLASS, EI_DATA, ...; then e_type (2 bytes) at 16 and e_machine (2 bytes) at 18,
 # at the same offsets in ELF32 and ELF64, in the byte order EI_DATA names.
 _HEADER = 20
@@ -37,8 +38,8 @@ MACHINES = {
     22: "s390",
     40: "arm",
     43: "sparcv9",
-    62: "x86-64",
-    183: "aarch64",
+    X86_64: "x86-64",
+    AARCH64: "aarch64",
     243: "riscv",
     258: "loongarch",
 }

@@ -71,12 +71,11 @@ def read_elf(path: Path) -> ElfFile | None:
         head = stream.read(_HEADER)
     if not head.startswith(MAGIC):
         return None
-    bits = _CLASSES.get(head[4]) if len(head) > 4 else None
-    order = _ORDERS.get(head[5]) if len(head) > 5 else None
-    if len(head) < _HEADER or bits is None or order is None:
+    if len(head) < _HEADER or head[4] not in _CLASSES or head[5] not in _ORDERS:
         return ElfFile(path, None)
-    (machine,) = struct.unpack_from(f"{order[0]}H", head, 18)
-    return ElfFile(path, machine, bits, order[1])
+    code, byte_order = _ORDERS[head[5]]
+    (machine,) = struct.unpack_from(f"{code}H", head, 18)
+    return ElfFile(path, machine, _CLASSES[head[4]], byte_order)
 
 
 def elf_files(root: Path) -> Iterator[ElfFile]:

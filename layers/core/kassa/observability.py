@@ -18,8 +18,11 @@ from aws_lambda_powertools import Logger, Metrics
 # that is normal here, and the warning would only fill the logs.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "kassa"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Kassa"))
+# The service name is the one dimension of every metric (the stack's name in AWS, see template.yaml); the
+# alarms and the dashboard name that dimension, so it is set even where the environment leaves it out.
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "kassa")
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Kassa"), service=SERVICE)
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -4,9 +4,10 @@
     kassa invoke FUNCTION -e events/x.json       run one handler on one event, like `sam local invoke`
     kassa operators create OPERATOR_ID [--scopes ...] [--json]
     kassa operators rotate-token OPERATOR_ID [--json]
+    kassa keys create OPERATOR_ID [--scopes ...] [--json] | kassa keys revoke OPERATOR_ID KEY_ID
     kassa reconcile audit OPERATOR_ID | kassa reconcile report OPERATOR_ID S3_KEY
 
-``operators`` works against whatever DynamoDB the environment names (AWS_ENDPOINT_URL_DYNAMODB and
+``operators`` and ``keys`` work against whatever DynamoDB the environment names (AWS_ENDPOINT_URL_DYNAMODB and
 KASSA_TABLE locally; in AWS, the credentials' IAM permissions decide).
 """
 
@@ -19,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_PORT = 3000
@@ -43,6 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("operator_id")
     rotate.add_argument("--json", action="store_true", help="print JSON")
 
+    keys = commands.add_parser("keys", help="manage an operator's API keys").add_subparsers(
+        dest="action", required=True
+    )
+    new_key = keys.add_parser("create", help="another API key for an operator; prints it once")
+    new_key.add_argument("operator_id")
+    new_key.add_argument("--scopes", nargs="+", default=None, help="API key scopes (default: all)")
+    new_key.add_argument("--json", action="store_true", help="print JSON")
+    revoke = keys.add_parser("revoke", help="revoke an API key: refused from its next request on")
+    revoke.add_argument("operator_id")
+    revoke.add_argument("key_id")
+    revoke.add_argument("--json", action="store_true", help="print JSON")
+
     reconcile = commands.add_parser("reconcile", help="run a reconciliation now").add_subparsers(
         dest="kind", required=True
     )
@@ -59,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return invoke_once(args.function, args.event)
     if args.command == "reconcile":
         return reconcile_now(args.kind, args.operator_id, getattr(args, "s3_key", None))
+    if args.command == "keys":
+        return manage_keys(args)
     return manage_operators(args)
 
 
@@ -165,33 +181,63 @@ def _use_the_served_stacks_resources() -> None:
         os.environ.setdefault(variable, value)
 
 
-def manage_operators(args: argparse.Namespace) -> int:
-    from kassa import auth, errors, operators
+def manage_keys(args: argparse.Namespace) -> int:
+    from kassa import auth, operators
     from kassa.store.access_store import AccessStore
 
-    try:
+    def act() -> dict[str, object]:
+        if args.action == "create":
+            scopes = tuple(args.scopes) if args.scopes else auth.SCOPES
+            created = operators.create_api_key(AccessStore(), args.operator_id, scopes)
+            return {
+                "operatorId": created.operator_id,
+                "keyId": created.key_id,
+                "apiKey": created.api_key,
+                "scopes": list(created.scopes),
+            }
+        operators.revoke_api_key(AccessStore(), args.operator_id, args.key_id)
+        return {"operatorId": args.operator_id, "keyId": args.key_id, "revoked": True}
+
+    return _report(act, args.json, shown_once="apiKey")
+
+
+def manage_operators(args: argparse.Namespace) -> int:
+    from kassa import auth, operators
+    from kassa.store.access_store import AccessStore
+
+    def act() -> dict[str, object]:
         if args.action == "create":
             created = operators.create_operator(
                 AccessStore(), args.operator_id, tuple(args.scopes) if args.scopes else auth.SCOPES
             )
-            result = {
+            return {
                 "operatorId": created.operator_id,
                 "apiKey": created.api_key,
                 "keyId": created.key_id,
                 "scopes": list(created.scopes),
                 "onewalletToken": created.onewallet_token,
             }
-        else:
-            token = operators.rotate_onewallet_token(AccessStore(), args.operator_id)
-            result = {"operatorId": args.operator_id, "onewalletToken": token}
+        token = operators.rotate_onewallet_token(AccessStore(), args.operator_id)
+        return {"operatorId": args.operator_id, "onewalletToken": token}
+
+    return _report(act, args.json, shown_once="onewalletToken")
+
+
+def _report(act: Callable[[], dict[str, object]], as_json: bool, shown_once: str) -> int:
+    """Run one administrative act; print its result (JSON or lines), or its error on stderr with exit 2."""
+    from kassa import errors
+
+    try:
+        result = act()
     except errors.KassaError as error:
         print(f"kassa: {error.detail}", file=sys.stderr)
         return 2
-    if args.json:
+    if as_json:
         print(json.dumps(result))
-    else:
-        for name, value in result.items():
-            print(f"{name}: {' '.join(value) if isinstance(value, list) else value}")
+        return 0
+    for name, value in result.items():
+        print(f"{name}: {' '.join(map(str, value)) if isinstance(value, list) else value}")
+    if shown_once in result:
         print("Store these secrets now: Kassa keeps only their hashes and cannot show them again.")
     return 0
 

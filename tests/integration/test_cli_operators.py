@@ -68,3 +68,45 @@ def test_rotate_token_retires_the_old_token_at_once(stack: LocalStack, gateway: 
     assert balance(created.onewallet_token) == "INVALID_TOKEN_ID"
     assert balance(new_token) == "OK"
     assert kassa(stack, "operators", "rotate-token", new_id("nobody")).returncode == 2
+
+
+def test_keys_create_and_revoke_rotate_an_api_key(stack: LocalStack, gateway: LocalGateway) -> None:
+    """The runbook's key rotation: a second key works at once; the revoked one is refused on its next
+    request, although the warm authorizer had already found (and cached) it."""
+    created = operators.create_operator(AccessStore(), new_id("cli"))
+    old = Api(gateway, created.api_key)
+    player = old.open_wallet()
+    assert old.get(f"/v1/wallets/{player}").status == 200  # the old key's id is now cached
+
+    made = kassa(stack, "keys", "create", created.operator_id, "--scopes", "wallets:read", "--json")
+    assert made.returncode == 0, made.stderr
+    new_key = json.loads(made.stdout)
+    assert new_key["operatorId"] == created.operator_id and new_key["scopes"] == ["wallets:read"]
+    assert new_key["keyId"] != created.key_id
+    fresh = Api(gateway, new_key["apiKey"])
+    assert fresh.get(f"/v1/wallets/{player}").status == 200
+    assert fresh.post(f"/v1/wallets/{player}/lock").json()["code"] == "forbidden"  # only the scopes asked for
+
+    revoked = kassa(stack, "keys", "revoke", created.operator_id, created.key_id, "--json")
+    assert revoked.returncode == 0, revoked.stderr
+    assert json.loads(revoked.stdout) == {"operatorId": created.operator_id, "keyId": created.key_id, "revoked": True}
+    assert old.get(f"/v1/wallets/{player}").status == 403
+    assert fresh.get(f"/v1/wallets/{player}").status == 200
+    items = stack.client("dynamodb").scan(TableName=stack.table)["Items"]
+    assert new_key["apiKey"] not in json.dumps(items)
+
+
+def test_keys_refuse_unknown_operators_keys_and_scopes(stack: LocalStack) -> None:
+    first = operators.create_operator(AccessStore(), new_id("cli"))
+    other = operators.create_operator(AccessStore(), new_id("cli"))
+    unknown_operator = kassa(stack, "keys", "create", new_id("nobody"))
+    assert unknown_operator.returncode == 2 and "no operator" in unknown_operator.stderr
+    bad_scopes = kassa(stack, "keys", "create", first.operator_id, "--scopes", "everything")
+    assert bad_scopes.returncode == 2 and "scopes" in bad_scopes.stderr
+    # Another operator's key id is simply not found, and stays valid.
+    foreign = kassa(stack, "keys", "revoke", first.operator_id, other.key_id)
+    assert foreign.returncode == 2 and "no API key" in foreign.stderr
+    assert AccessStore().get_api_key(other.operator_id, other.key_id) is not None
+    assert kassa(stack, "keys", "revoke", first.operator_id, first.key_id).returncode == 0
+    again = kassa(stack, "keys", "revoke", first.operator_id, first.key_id)
+    assert again.returncode == 2 and "no API key" in again.stderr

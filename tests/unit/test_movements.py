@@ -770,6 +770,7 @@ EXPECTED_CODES = {
     "BetNotFound": "bet_not_found",
     "SessionNotFound": "session_not_found",
     "RunNotFound": "run_not_found",
+    "KeyNotFound": "key_not_found",
     "InsufficientFunds": "insufficient_funds",
     "WalletLocked": "wallet_locked",
     "BetAlreadySettled": "bet_already_settled",

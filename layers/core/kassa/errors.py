@@ -74,6 +74,12 @@ class RunNotFound(KassaError):
     code = "run_not_found"
 
 
+class KeyNotFound(KassaError):
+    """No API key with this id for this operator."""
+
+    code = "key_not_found"
+
+
 class InsufficientFunds(KassaError):
     """The balance does not cover this amount."""
 

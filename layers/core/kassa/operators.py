@@ -98,6 +98,28 @@ def authenticate_api_key(store: AccessStore, api_key: str | None) -> auth.Princi
     return auth.Principal(text(item, "operatorId"), frozenset(text(item, "scopes").split()))
 
 
+@dataclass(frozen=True)
+class NewApiKey:
+    operator_id: str
+    key_id: str
+    api_key: str
+    scopes: tuple[str, ...]
+
+
+def create_api_key(store: AccessStore, operator_id: str, scopes: tuple[str, ...] = auth.SCOPES) -> NewApiKey:
+    """Another API key for an existing operator (to hand over before revoking the old one); shown once."""
+    scopes = auth.parse_scopes(scopes)
+    api_key = auth.new_secret(auth.API_KEY_PREFIX)
+    key_id = secrets.token_hex(8)
+    store.add_api_key(operator_id, key_id, auth.secret_hash(api_key), scopes)
+    return NewApiKey(operator_id, key_id, api_key, scopes)
+
+
+def revoke_api_key(store: AccessStore, operator_id: str, key_id: str) -> None:
+    """The key is refused from its next request on; another operator's key id is simply not found."""
+    store.delete_api_key(operator_id, key_id)
+
+
 def rotate_onewallet_token(store: AccessStore, operator_id: str) -> str:
     """A new One Wallet token for the operator; the old one stops working at once."""
     token = auth.new_secret(auth.ONEWALLET_TOKEN_PREFIX)

@@ -19,6 +19,7 @@ STATUS: dict[type[errors.KassaError], int] = {
     errors.BetNotFound: 404,
     errors.SessionNotFound: 404,
     errors.RunNotFound: 404,
+    errors.KeyNotFound: 404,
     errors.WalletExists: 409,
     errors.InsufficientFunds: 409,
     errors.BetAlreadySettled: 409,

@@ -59,12 +59,40 @@ class AccessStore(TableStore):
             raise
 
     def add_api_key(self, operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...]) -> None:
-        self._require_operator(operator_id)
-        self.client.put_item(
-            TableName=self.table,
-            Item=self._api_key_item(operator_id, key_id, key_hash, scopes, now_iso()),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+        """Another key of an existing operator: one transaction that checks the operator and puts the key."""
+        operator_exists = {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": keys.operator(operator_id),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        new_key = {
+            "Put": {
+                "TableName": self.table,
+                "Item": self._api_key_item(operator_id, key_id, key_hash, scopes, now_iso()),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        try:
+            self.client.transact_write_items(TransactItems=[operator_exists, new_key])
+        except ClientError as error:
+            if _failed_condition(error, 0):
+                raise errors.InvalidRequest(f"no operator {operator_id}") from error
+            raise
+
+    def delete_api_key(self, operator_id: str, key_id: str) -> None:
+        """The key stops working at once: a warm authorizer re-reads the key item on every request."""
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key=keys.api_key(operator_id, key_id),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise errors.KeyNotFound(f"no API key {key_id} for operator {operator_id}") from error
+            raise
 
     def replace_onewallet_token(self, operator_id: str, token_hash: str) -> None:
         """Swap the token's hash in place (the integration's settings on the item stay)."""
@@ -103,10 +131,6 @@ class AccessStore(TableStore):
         items = response.get("Items") or []
         return items[0] if items else None
 
-    def _require_operator(self, operator_id: str) -> None:
-        if self.get_operator(operator_id) is None:
-            raise errors.InvalidRequest(f"no operator {operator_id}")
-
     @staticmethod
     def _api_key_item(operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...], now: str) -> codec.Item:
         return {
@@ -133,3 +157,11 @@ class AccessStore(TableStore):
 
     def get_operator(self, operator_id: str) -> codec.Item | None:
         return self.read(keys.operator(operator_id))
+
+
+def _failed_condition(error: ClientError, index: int) -> bool:
+    """Whether a cancelled transaction's action ``index`` failed its condition (not a conflict or throttle)."""
+    if error.response["Error"]["Code"] != "TransactionCanceledException":
+        return False
+    reasons = error.response.get("CancellationReasons") or []
+    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"

@@ -13,8 +13,9 @@ BUILD_TEMPLATE ?= template.yaml
 BUILD_DIR ?= .aws-sam/build
 # Compact: failed checks only, and the counts. --skip-download and no update check: nothing leaves the
 # machine. A template checkov cannot parse fails (by default a parse error exits 0, having checked nothing).
+CHECKOV_TEMPLATE ?= template.yaml
 CHECKOV := CKV_PARSE_ERROR_FAIL=true CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(TOOLS)/checkov/bin/checkov \
-	-f template.yaml --framework cloudformation --compact --quiet --skip-download
+	-f $(CHECKOV_TEMPLATE) --framework cloudformation --compact --quiet --skip-download
 
 .PHONY: run test lint lint-checkov lint-template build openapi layer-requirements stress bench clean
 

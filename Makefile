@@ -48,6 +48,7 @@ lint-checkov: $(TOOLS)/checkov/.installed
 
 lint-template: $(STAMP)
 	$(BIN)/python -m kassa_dev.template_check template.yaml
+	$(BIN)/python -m kassa_dev.metric_contract template.yaml
 
 # sam build for Lambda's arm64 without a container, then the ELF check on its output (kassa_dev.sam_build).
 build: $(TOOLS)/sam/.installed

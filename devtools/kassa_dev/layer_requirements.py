@@ -63,12 +63,20 @@ def runtime_dependencies() -> list[str]:
 
 def constraints() -> dict[str, str]:
     """Canonical package name -> the version constraints.txt pins."""
+    return pinned(CONSTRAINTS_PATH.read_text())
+
+
+def pinned(text: str) -> dict[str, str]:
+    """Canonical package name -> version, for each ``name[extras]==version`` line of a requirements file."""
     pins: dict[str, str] = {}
-    for line in CONSTRAINTS_PATH.read_text().splitlines():
+    for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            name, _, version = line.partition("==")
-            pins[canonicalize_name(name)] = version.strip()
+            requirement = Requirement(line)
+            (specifier,) = requirement.specifier
+            if specifier.operator != "==":
+                raise ValueError(f"not pinned: {line}")
+            pins[canonicalize_name(requirement.name)] = specifier.version
     return pins
 
 

@@ -1,0 +1,83 @@
+"""One Lambda function's handler, run as the Lambda Python runtime runs it: the artifact smoke test
+starts this file with Python 3.12 as ``python3.12 -I -S lambda_runner.py`` (isolated, no site-packages:
+with -I not even this file's own directory is on sys.path) and speaks JSON lines with it.
+
+- stdin, first line: ``{"path": [...], "handler": "app.lambda_handler"}``; ``path`` is put at the front
+  of sys.path, in Lambda's order (the function's code directory, the layer, the runtime's boto3), and is
+  all the process sees besides the standard library.
+- stdin, each further line: one invocation, ``{"event": {...}, "traceId": "Root=...;Sampled=1"}``; the
+  trace header is set as ``_X_AMZN_TRACE_ID`` for that invocation, as Lambda does.
+- stdout, one line per invocation: ``{"result": ...}`` (the handler's result, JSON-encoded as the runtime
+  sends it), or ``{"error": {"errorType", "errorMessage", "name", "stackTrace"}}`` as Lambda reports a
+  failed invocation (``name``: the missing module of an ImportError).
+- stdout, last line, at the end of stdin: ``{"path": sys.path, "stdlib": <the standard library's
+  directory>, "modules": {name: file}}``: where every loaded module came from.
+
+Whatever the handler prints (Powertools' logs and EMF metrics) goes to stderr: stdout carries only this
+protocol. Standard library only: nothing may be imported before sys.path is set.
+"""
+
+import importlib
+import json
+import os
+import sys
+import sysconfig
+import traceback
+import uuid
+
+
+class LambdaContext:
+    """The context object the Lambda runtime passes (the attributes Powertools reads)."""
+
+    def __init__(self) -> None:
+        name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_name = name
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.invoked_function_arn = f"arn:aws:lambda:{os.environ['AWS_REGION']}:123456789012:function:{name}"
+        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"))
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", f"/aws/lambda/{name}")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "artifact")
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+def _error(error: BaseException) -> dict:
+    return {
+        "errorType": type(error).__name__,
+        "errorMessage": str(error),
+        "name": getattr(error, "name", None),
+        "stackTrace": traceback.format_exception(error),
+    }
+
+
+def main() -> None:
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # anything written to stdout (logs, metrics) lands on stderr
+
+    def answer(message: dict) -> None:
+        protocol.write(json.dumps(message) + "\n")
+        protocol.flush()
+
+    setup = json.loads(sys.stdin.readline())
+    sys.path[:0] = setup["path"]
+    module_name, _, attribute = setup["handler"].rpartition(".")
+    for line in sys.stdin:
+        request = json.loads(line)
+        os.environ["_X_AMZN_TRACE_ID"] = request["traceId"]
+        try:
+            # Imported at the first invocation (Lambda's init); a module that failed is tried again on the next.
+            handler = getattr(importlib.import_module(module_name), attribute)
+            result = handler(request["event"], LambdaContext())
+            answer({"result": result})
+        except Exception as error:  # reported as Lambda reports a failed invocation
+            answer({"error": _error(error)})
+    modules = {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}
+    stdlib = sysconfig.get_path("stdlib")
+    answer({"path": sys.path, "stdlib": stdlib, "modules": {n: file for n, file in modules.items() if file}})
+
+
+if __name__ == "__main__":
+    main()

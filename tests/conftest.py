@@ -4,14 +4,29 @@ template.yaml, a demo operator) and a client that drives the real handlers throu
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kassa_dev.gateway import HttpResponse, LocalGateway
+from kassa_dev.python312 import MISSING, find_python312
 from kassa_dev.stack import DemoCredentials, LocalStack
+
+
+@pytest.fixture(scope="session")
+def python312() -> Path:
+    """Lambda's Python, which sam build and the artifact smoke test need. Missing, those tests fail in CI
+    (CI=true), where they must run, and skip elsewhere with the message saying how to get it."""
+    found = find_python312()
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(MISSING, pytrace=False)
+        pytest.skip(MISSING)
+    return found
 
 
 @pytest.fixture(scope="session")

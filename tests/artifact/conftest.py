@@ -1,6 +1,6 @@
 """Fixtures of the artifact smoke test: the layer and the runtime's boto3 built once per session, and the
-stand-in X-Ray daemon. Python 3.12 is the build tests' fixture (missing: fails under CI=true, skips
-elsewhere), shared rather than restated."""
+stand-in X-Ray daemon. Python 3.12 is tests/conftest.py's fixture (missing: fails under CI=true, skips
+elsewhere)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.artifact.harness import LAYER_REQUIREMENTS, XRayDaemon, build_layer, build_runtime
-from tests.build import conftest as build_tests
-
-python312 = build_tests.python312  # the same fixture here
 
 
 @pytest.fixture(scope="session")

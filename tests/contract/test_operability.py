@@ -15,7 +15,7 @@ from kassa_dev.template_check import sam_transform
 
 KEY_ARN = {"Fn::If": ["CreateKmsKey", {"Fn::GetAtt": ["KassaKey", "Arn"]}, {"Ref": "KmsKeyArn"}]}
 FUNCTIONS = ("AuthorizerFunction", "AuthFunction", "WalletFunction", "TransactionsFunction", "ReconciliationFunction")
-QUEUES = ("StreamDeadLetterQueue", "ReportTriggerDeadLetterQueue", "ScheduleDeadLetterQueue")
+QUEUES = ("StreamDeadLetterQueue", "AsyncInvokeDeadLetterQueue", "ScheduleDeadLetterQueue")
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ EXPECTED_ALARMS = {
         0,
         300,
     ),
-    "ReportTriggerFailureAlarm": ({"AsyncEventsDropped", "DeadLetterErrors"}, 0, 300),
+    "AsyncInvokeFailureAlarm": ({"DeadLetterErrors"}, 0, 300),
     **{f"{f.removesuffix('Function')}ErrorsAlarm": ({"Errors", "Throttles"}, 0, 60) for f in FUNCTIONS},
     **{f"{q.removesuffix('Queue')}Alarm": ({"ApproximateNumberOfMessagesVisible"}, 0, 60) for q in QUEUES},
 }
@@ -150,7 +150,7 @@ def test_asynchronous_triggers_retry_then_dead_letter(resources: dict[str, Any])
     assert props["EventInvokeConfig"] == {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600}
     assert props["DeadLetterQueue"] == {
         "Type": "SQS",
-        "TargetArn": {"Fn::GetAtt": ["ReportTriggerDeadLetterQueue", "Arn"]},
+        "TargetArn": {"Fn::GetAtt": ["AsyncInvokeDeadLetterQueue", "Arn"]},
     }
     schedule = props["Events"]["HourlyAudit"]["Properties"]
     assert schedule["RetryPolicy"]["MaximumRetryAttempts"] == 3

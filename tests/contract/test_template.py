@@ -466,6 +466,15 @@ def test_outputs(template_dict):
     assert outputs["ProviderReportsBucketName"]["Value"] == {"Ref": "ProviderReportsBucket"}
     assert outputs["ResultsBucketName"]["Value"] == {"Ref": "ReconciliationResultsBucket"}
     assert outputs["StreamDeadLetterQueueUrl"]["Value"] == {"Ref": "StreamDeadLetterQueue"}
+    # What the runbook's on-call engineer looks up: every queue, the alarm topic, the dashboard, the key.
+    for queue in ("StreamDeadLetterQueue", "AsyncInvokeDeadLetterQueue", "ScheduleDeadLetterQueue"):
+        assert outputs[f"{queue}Url"]["Value"] == {"Ref": queue}
+    assert outputs["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+    assert outputs["DashboardName"]["Value"] == {"Ref": "Dashboard"}
+    assert outputs["ReconciliationFunctionName"]["Value"] == {"Ref": "ReconciliationFunction"}
+    assert outputs["KeyArn"]["Value"] == {
+        "Fn::If": ["CreateKmsKey", {"Fn::GetAtt": ["KassaKey", "Arn"]}, {"Ref": "KmsKeyArn"}]
+    }
 
 
 def test_functions_and_code_dirs(template_dict):
@@ -697,7 +706,7 @@ def test_event_bus_and_dead_letter_queue(template_dict):
     assert bus["Type"] == "AWS::Events::EventBus"
     # Named after the stack: unique per account and region, whatever the Stage.
     assert bus["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-ledger"}
-    for queue_id in ("StreamDeadLetterQueue", "ReportTriggerDeadLetterQueue", "ScheduleDeadLetterQueue"):
+    for queue_id in ("StreamDeadLetterQueue", "AsyncInvokeDeadLetterQueue", "ScheduleDeadLetterQueue"):
         queue = resources[queue_id]
         assert queue["Type"] == "AWS::SQS::Queue"
         assert queue["Properties"] == {"KmsMasterKeyId": KEY_ARN, "MessageRetentionPeriod": 14 * 24 * 3600}
@@ -861,7 +870,7 @@ def test_transform_role_of_the_reconciliation_function(transformed):
     ]
     assert {(s["Effect"], s["Action"], s["Resource"]["Fn::GetAtt"][0]) for s in added} == {
         ("Allow", "sqs:SendMessage", "StreamDeadLetterQueue"),
-        ("Allow", "sqs:SendMessage", "ReportTriggerDeadLetterQueue"),
+        ("Allow", "sqs:SendMessage", "AsyncInvokeDeadLetterQueue"),
     }
     assert len(added) == 2
 
@@ -912,7 +921,7 @@ def test_local_resources_helper(template_dict):
     assert resources == {
         "LedgerEventBus": tpl.LocalResource("LedgerEventBus", "AWS::Events::EventBus", ("KASSA_EVENT_BUS",)),
         "StreamDeadLetterQueue": tpl.LocalResource("StreamDeadLetterQueue", "AWS::SQS::Queue", ()),
-        "ReportTriggerDeadLetterQueue": tpl.LocalResource("ReportTriggerDeadLetterQueue", "AWS::SQS::Queue", ()),
+        "AsyncInvokeDeadLetterQueue": tpl.LocalResource("AsyncInvokeDeadLetterQueue", "AWS::SQS::Queue", ()),
         "ScheduleDeadLetterQueue": tpl.LocalResource("ScheduleDeadLetterQueue", "AWS::SQS::Queue", ()),
         "AccessLogsBucket": tpl.LocalResource("AccessLogsBucket", "AWS::S3::Bucket", ()),
         "ProviderReportsBucket": tpl.LocalResource(

@@ -154,3 +154,24 @@ def test_a_deleted_wallet_whose_entries_remain_is_reported(tenant: Tenant, strea
     said = ({f["playerId"] for f in audit}, {f["playerId"] for f in streamed})
     assert said == (set(), {player}), f"audit: {audit}; stream: {streamed}"
     assert [f["kind"] for f in streamed] == ["wallet_deleted"]
+
+
+def test_an_audit_run_counts_and_logs_each_discrepancy_it_finds(
+    tenant: Tenant, stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The LedgerDiscrepancy alarm fires for what the hourly audit finds too, not only the stream; a stale
+    bet or a clean wallet counts nothing."""
+    from kassa.reconcile import runs
+
+    counted: list[str] = []
+    monkeypatch.setattr(runs.metrics, "add_metric", lambda name, **_: counted.append(name))
+    player = tenant.open_wallet()
+    history(tenant, player)
+    stream.drain()
+    assert runs.run_now(tenant.operator_id, runs.AUDIT)["counts"] == {}
+    assert "LedgerDiscrepancies" not in counted
+
+    change_balance(tenant, player, WALLET_VERSION, "")
+    run = runs.run_now(tenant.operator_id, runs.AUDIT)
+    assert run["counts"] == {"balance_mismatch": 1}
+    assert counted.count("LedgerDiscrepancies") == 1

@@ -82,6 +82,10 @@ def move_money(
         _count(decision)
         return MovementResult(decision.entry, decision.wallet, replayed=False)
     metrics.add_metric(name="MovementsGivenUp", unit="Count", value=1)
+    logger.warning(
+        "movement given up: the wallet stayed busy",
+        extra={"operatorId": operator_id, "playerId": player_id, "transactionId": request.transaction_id},
+    )
     busy = errors.TemporarilyUnavailable("the wallet is busy; nothing was committed, retry")
     raise _with_wallet(busy, state.wallet)
 

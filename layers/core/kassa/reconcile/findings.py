@@ -27,6 +27,22 @@ class Kind(StrEnum):
     STATUS_MISMATCH = "status_mismatch"
 
 
+# What says the ledger itself is wrong (not a stale bet, nor a difference with a provider's report): each
+# one found, by the stream verifier or an audit, counts as a LedgerDiscrepancy and wakes someone up.
+DISCREPANCIES = frozenset(
+    {
+        Kind.BALANCE_MISMATCH,
+        Kind.VERSION_MISMATCH,
+        Kind.ENTRY_ARITHMETIC,
+        Kind.ENTRY_HASH,
+        Kind.CHAIN_BROKEN,
+        Kind.ENTRY_MISSING,
+        Kind.ENTRY_DELETED,
+        Kind.WALLET_DELETED,
+    }
+)
+
+
 @dataclass(frozen=True)
 class Finding:
     kind: Kind

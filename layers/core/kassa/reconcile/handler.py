@@ -56,7 +56,13 @@ def _stream_batch(event: dict[str, Any], context: Any) -> Any:
     from kassa.reconcile import stream
 
     def record_handler(record: Any) -> None:
-        stream.handle_record(record.raw_event)
+        try:
+            stream.handle_record(record.raw_event)
+        except Exception:
+            # Reported back for retry (and, after the retries, to the stream's dead-letter queue): the
+            # log says which record and why, which the batch response alone does not.
+            logger.exception("stream record failed", extra={"eventId": record.raw_event.get("eventID")})
+            raise
 
     return process_partial_response(
         event=event, record_handler=record_handler, processor=_batch_processor(), context=context

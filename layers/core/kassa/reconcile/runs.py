@@ -20,7 +20,7 @@ from kassa.domain.movements import MovementRequest
 from kassa.observability import logger, metrics
 from kassa.operators import AuditPolicy
 from kassa.reconcile.audit import audit_wallet
-from kassa.reconcile.findings import Finding, Kind
+from kassa.reconcile.findings import DISCREPANCIES, Finding, Kind
 from kassa.reconcile.report import LedgerView, match, parse_report, period
 from kassa.settings import settings
 from kassa.store.access_store import AccessStore
@@ -64,9 +64,17 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
     now = now_iso()
     for finding in found:
         store.record_finding(operator_id, finding, now, run_id=run_id)
+        if finding.kind in DISCREPANCIES:
+            facts = {"operatorId": operator_id, "runId": run_id, **finding.as_dict()}
+            logger.warning("ledger discrepancy", extra=facts)
+            metrics.add_metric(name="LedgerDiscrepancies", unit="Count", value=1)
     counts = dict(Counter(finding.kind.value for finding in found))
     run = {**run, "status": status, "completedAt": now, "counts": counts, "error": error}
-    run["resultsKey"] = _write_results(operator_id, run, found)
+    try:
+        run["resultsKey"] = _write_results(operator_id, run, found)
+    except Exception:  # the run's outcome is in the table either way; it must not stay "running"
+        logger.exception("run report not written", extra={"operatorId": operator_id, "runId": run_id})
+        run["resultsKey"] = None
     store.put_run(operator_id, run_id, run)
     metrics.add_metric(name="ReconciliationRuns", unit="Count", value=1)
     logger.info("reconciliation run finished", extra={"operatorId": operator_id, "runId": run_id, "counts": counts})

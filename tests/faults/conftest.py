@@ -4,13 +4,17 @@ The tests drive the real handlers through the in-process gateway, so the handler
 this process's ``kassa.store.client.dynamodb()``. Faults are botocore event hooks on that client:
 
 - ``before-call.dynamodb.<Op>``   once per API call (one ``LedgerStore.commit`` = one call);
-- ``before-send.dynamodb.<Op>``   once per HTTP attempt (botocore's standard retries re-send);
+- ``before-send.dynamodb.<Op>``   once per HTTP attempt;
 - ``request-created.dynamodb.<Op>`` once per HTTP attempt too, before ``before-send`` (used to count);
-- ``after-call.dynamodb.<Op>``    once per API call, after botocore's retries, with the final response.
+- ``after-call.dynamodb.<Op>``    once per API call, with its response.
+
+botocore sends each DynamoDB call once (``total_max_attempts`` 1): Kassa's time budget is the only retry
+loop (``kassa.store.outcomes``), so an injected error reaches Kassa at once and a call is one send.
 
 ``Faults`` counts calls and sends per operation, injects errors, and removes every hook it registered
 when the test ends. The state checks read DynamoDB through a separate client (``stack.client``) that
-carries no hooks.
+carries no hooks. ``retry_budget`` sets the budgets for a test; ``clock`` makes the budgets' time fake
+(``fake_clock``), so that what a budget allows does not depend on how fast this machine is.
 """
 
 from __future__ import annotations
@@ -27,17 +31,17 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ReadTimeoutError
-from botocore.retries import standard
 
 from kassa.settings import settings
 from kassa.store.client import dynamodb
 from kassa_dev.gateway import HttpResponse, LocalGateway
 from kassa_dev.stack import DemoCredentials, LocalStack
 from tests.conftest import Api, new_id
+from tests.faults.fake_clock import FakeClock
 
 OPERATOR = "demo"
 WRITE = "TransactWriteItems"
-READ = "TransactGetItems"
+READ = "BatchGetItem"
 D = Decimal
 
 # -- DynamoDB error responses, as DynamoDB sends them ------------------------------------------------
@@ -72,6 +76,33 @@ ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
         },
     ),
     "InternalServerError": (500, {"__type": _PREFIX + "InternalServerError", "message": "Internal server error"}),
+    # Permanent: sending the same transaction again is refused the same way.
+    "ValidationError": (
+        400,
+        {
+            "__type": _PREFIX + "TransactionCanceledException",
+            "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons "
+            "[None, ValidationError, None]",
+            "CancellationReasons": [
+                {"Code": "None"},
+                {"Code": "ValidationError", "Message": "Item size has exceeded the maximum allowed size"},
+                {"Code": "None"},
+            ],
+        },
+    ),
+    "ItemCollectionSizeLimitExceeded": (
+        400,
+        {
+            "__type": _PREFIX + "TransactionCanceledException",
+            "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons "
+            "[ItemCollectionSizeLimitExceeded, None, None]",
+            "CancellationReasons": [
+                {"Code": "ItemCollectionSizeLimitExceeded", "Message": "Collection size exceeded."},
+                {"Code": "None"},
+                {"Code": "None"},
+            ],
+        },
+    ),
 }
 
 
@@ -136,7 +167,7 @@ class Faults:
 
     @property
     def botocore_attempts(self) -> int:
-        """HTTP attempts botocore makes per API call before giving up (its standard retry mode)."""
+        """HTTP attempts botocore makes per API call (1: it never sends a call again by itself)."""
         return int(self.client.meta.config.retries["total_max_attempts"])
 
     def _count_call(self, event_name: str, **_: Any) -> None:
@@ -152,6 +183,12 @@ class Faults:
     def reset_counts(self) -> None:
         self.calls.clear()
         self.sends.clear()
+
+    def stop(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The calls and sends per operation so far; every hook removed (what follows goes through)."""
+        calls, sends = dict(self.calls), dict(self.sends)
+        self.remove_all()
+        return calls, sends
 
     def remove_all(self) -> None:
         while self._hooks:
@@ -178,24 +215,14 @@ class Faults:
         self.on(f"before-send.dynamodb.{WRITE}", answer)
         return done
 
-    def fail_calls(self, error: str | Exception, times: int) -> Injection:
-        """The first ``times`` TransactWriteItems calls fail with ``error`` (as in ``fail_sends``) on every
-        one of botocore's attempts, so each reaches Kassa as a failed commit; later calls go through."""
-        done = Injection()
+    def slow_sends(self, clock: FakeClock, seconds: float) -> None:
+        """Every DynamoDB send (reads and writes) takes ``seconds`` more of the fake clock."""
         self.reset_counts()
-
-        def answer(request: Any, **_: Any) -> AWSResponse | None:
-            if self.calls[WRITE] > times:
-                return None
-            done.count += 1
-            return _refuse(request, error)
-
-        self.on(f"before-send.dynamodb.{WRITE}", answer)
-        return done
+        self.on("before-send.dynamodb", lambda **_: clock.advance(seconds))
 
     def lose_response_after_call(self, error: Exception, times: int = 1) -> Injection:
         """The first ``times`` TransactWriteItems that succeed in DynamoDB (they committed) reach the
-        caller as ``error`` instead: the response was lost after botocore's own retries."""
+        caller as ``error`` instead: the response was lost on its way back."""
         done = Injection()
         self.reset_counts()
 
@@ -209,7 +236,7 @@ class Faults:
 
     def lose_response_on_the_wire(self, times: int = 1) -> Injection:
         """The first ``times`` HTTP attempts of TransactWriteItems reach DynamoDB (and commit, or are
-        refused) but their responses are lost: botocore sees a read timeout and re-sends the write."""
+        refused) but their responses are lost: botocore sees a read timeout (and does not send again)."""
         done = Injection()
         self.reset_counts()
         session = self.client._endpoint.http_session
@@ -253,49 +280,55 @@ class Faults:
 
 
 @pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> Iterator[Faults]:
-    # botocore's jittered backoff waits up to 1 s, then 2 s, ... on a throttling error: only the wait is
-    # taken out, the number of attempts and what they send are botocore's own.
-    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    _refill_retry_quota(dynamodb())
+def faults() -> Iterator[Faults]:
     injector = Faults()
     try:
         yield injector
     finally:
         injector.remove_all()
-        _refill_retry_quota(dynamodb())
 
 
-def _refill_retry_quota(client: Any) -> None:
-    """botocore stops retrying once its per-client retry quota (500 tokens, 5 per throttling retry, 14
-    per other retry) runs out; the fault tests spend it on purpose, so each test starts with it full."""
-    emitter = getattr(client.meta.events, "_emitter", client.meta.events)
-    entry = getattr(emitter, "_unique_id_handlers", {}).get("retry-config-dynamodb")
-    handler = getattr(entry.get("handler"), "__self__", None) if entry else None
-    checker = getattr(handler, "_retry_quota", None)
-    bucket = getattr(checker, "_quota", None)
-    if bucket is not None:
-        with bucket._lock:
-            bucket._available_capacity = bucket._max_capacity
+BUDGETS = ("KASSA_RETRY_BUDGET_MS", "KASSA_ONEWALLET_RETRY_BUDGET_MS")
 
 
 @pytest.fixture
-def max_attempts() -> Iterator[Callable[[int], int]]:
-    """``max_attempts(n)``: Kassa's bounded retries (KASSA_MAX_ATTEMPTS) set to ``n`` for this test."""
-    previous = os.environ.get("KASSA_MAX_ATTEMPTS")
+def retry_budget() -> Iterator[Callable[[int | None], None]]:
+    """``retry_budget(ms)``: the native API's and One Wallet's retry budgets both ``ms`` for this test;
+    ``retry_budget(None)``: both unset, the settings' defaults. ``settings()`` is cached: it is cleared
+    on each change and after the test, once the environment is as it was."""
+    previous = {name: os.environ.get(name) for name in BUDGETS}
 
-    def set_to(n: int) -> int:
-        os.environ["KASSA_MAX_ATTEMPTS"] = str(n)
+    def set_to(ms: int | None) -> None:
+        for name in BUDGETS:
+            _set_env(name, None if ms is None else str(ms))
         settings.cache_clear()
-        assert settings().max_attempts == n
-        return n
+        if ms is not None:
+            assert settings().retry_budget_seconds == settings().onewallet_retry_budget_seconds == ms / 1000
 
     yield set_to
-    if previous is None:
-        os.environ.pop("KASSA_MAX_ATTEMPTS", None)
-    else:
-        os.environ["KASSA_MAX_ATTEMPTS"] = previous
+    for name, value in previous.items():
+        _set_env(name, value)
     settings.cache_clear()
+
+
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+# What each DynamoDB send takes on the fake clock, so that every attempt costs time as it does for real.
+STORE_LATENCY_SECONDS = 0.005
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch, faults: Faults) -> FakeClock:
+    """The retry budgets' time, fake for this test (see ``tests.faults.fake_clock``): it passes by the
+    pauses and ``STORE_LATENCY_SECONDS`` per send, while the faults are installed."""
+    fake = FakeClock().install(monkeypatch)
+    faults.slow_sends(fake, STORE_LATENCY_SECONDS)
+    return fake
 
 
 # -- the state, read straight from DynamoDB and through the API -------------------------------------
@@ -380,6 +413,10 @@ def wallet(api: Api, player: str) -> dict[str, Any]:
     return response.json()
 
 
+Move = tuple[str, str, str, str | None]  # (transactionId, type, amount, betId)
+DEPOSITED: list[Move] = [("dep", "deposit", "100", None)]
+
+
 def funded(api: Api, amount: str = "100") -> str:
     """A new player whose wallet holds ``amount`` (one deposit, transaction id ``dep``)."""
     player = api.open_wallet("EUR")
@@ -388,7 +425,28 @@ def funded(api: Api, amount: str = "100") -> str:
     return player
 
 
-def assert_ledger(api: Api, player: str, balance: str, expected: list[tuple[str, str, str, str | None]]) -> None:
+# The native bet the fault tests refuse: t1, 10 on b1, on a wallet that ``funded`` holds 100.
+BET: dict[str, Any] = {"transactionId": "t1", "betId": "b1"}
+
+
+def bet(api: Api, player: str) -> HttpResponse:
+    return api.move(player, "bet", "10", **BET)
+
+
+def assert_bet_not_committed(api: Api, raw: Raw, player: str, before: dict[str, dict[str, Any]]) -> None:
+    """No entry, no bet, the wallet as it was (balance, version, hash): the partition is ``before``."""
+    assert raw.partition(player) == before
+    assert raw.entry(player, "t1", "bet") is None and raw.bet(player, "b1") is None
+    assert_ledger(api, player, "100", DEPOSITED)
+
+
+def assert_bet_applied_once_when_sent_again(api: Api, player: str) -> None:
+    again = bet(api, player)
+    assert again.status == 201, again.body
+    assert_ledger(api, player, "90", [*DEPOSITED, ("t1", "bet", "10", "b1")])
+
+
+def assert_ledger(api: Api, player: str, balance: str, expected: list[Move]) -> None:
     """Balance, version and applied history exactly as expected, and each balance step consistent."""
     now = wallet(api, player)
     items = history(api, player)
@@ -452,3 +510,39 @@ def assert_reply(reply: dict[str, Any], status: str | set[str], balance: str | N
     assert reply["status"] in statuses, reply
     if balance is not None:
         assert reply.get("balance") == D(balance) and reply.get("bonus") == 0, reply
+
+
+BET_D0: list[Move] = [*DEPOSITED, ("d0", "bet", "10", "r0")]
+
+
+@dataclass
+class Pending:
+    """A One Wallet ``debit`` (d1: 10 on r1) or ``credit`` (c1: 15 for r0) about to be sent, on a wallet
+    that holds 90 after an open bet (d0: 10 on r0)."""
+
+    method: str
+    player: str
+    body: dict[str, Any]
+    after: str  # the balance once it is applied
+    move: Move
+
+    @property
+    def applied(self) -> list[Move]:
+        return [*BET_D0, self.move]
+
+    def assert_not_applied(self, api: Api) -> None:
+        assert_ledger(api, self.player, "90", BET_D0)
+
+    def assert_applied_once_when_sent_again(self, api: Api, onewallet: OneWallet) -> None:
+        """The provider sends it again later (a new uuid): applied, once."""
+        assert_reply(onewallet.call(self.method, {**self.body, "uuid": new_id("uuid")}), "OK", self.after)
+        assert_ledger(api, self.player, self.after, self.applied)
+
+
+def pending(api: Api, onewallet: OneWallet, method: str) -> Pending:
+    player = funded(api)
+    sid = onewallet.session(player)
+    assert_reply(onewallet.call("debit", onewallet.tx(player, sid, "d0", "r0", 10)), "OK", "90")
+    if method == "debit":
+        return Pending(method, player, onewallet.tx(player, sid, "d1", "r1", 10), "80", ("d1", "bet", "10", "r1"))
+    return Pending(method, player, onewallet.tx(player, sid, "c1", "r0", 15), "105", ("c1", "win", "15", "r0"))

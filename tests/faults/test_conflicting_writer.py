@@ -1,11 +1,12 @@
 """A condition fails in the middle of the transaction: another writer got there between our read and write.
 
-The other writer runs from a ``before-call`` hook on our first ``TransactWriteItems``: after our
-``TransactGetItems`` decided the movement, before our write is sent. It is Kassa itself (``move_money``
+The other writer runs from a ``before-call`` hook on our first ``TransactWriteItems``: after our read
+(one ``BatchGetItem``) decided the movement, before our write is sent. It is Kassa itself (``move_money``
 or ``set_wallet_status``) on a separate client that carries no hooks, or a raw write of one item.
 Our transaction's conditions (wallet version and status, entry absent, bet state) then fail; DynamoDB
-cancels it whole; Kassa re-reads and decides again against the new state: a rejection, recorded, with
-all or nothing written.
+cancels it whole; Kassa decides again against the new state (read again, or the wallet as the
+cancellation returned it when the wallet's condition alone failed): a rejection, recorded, with all or
+nothing written.
 """
 
 from __future__ import annotations
@@ -174,7 +175,8 @@ def test_native_bet_on_a_wallet_locked_meanwhile_is_refused(
     response = api.move(player, "bet", "10", transactionId="t1", betId="b1")
     calls, writes = interleaved(faults)
 
-    assert writes == 2 and calls[READ] == 2, calls
+    # Decided again on the locked wallet: read again, or as the cancelled commit returned it.
+    assert writes == 2 and 1 <= calls[READ] <= 2, calls
     assert response.status == 423 and response.json()["code"] == "wallet_locked", response.body
     assert_ledger(api, player, "100", [("dep", "deposit", "100", None)])
     assert raw.bet(player, "b1") is None

@@ -1,15 +1,14 @@
 """The write commits but its response is lost.
 
-Three ways the response of a committed ``TransactWriteItems`` goes missing:
+Three ways the response of a committed ``TransactWriteItems`` goes missing. botocore sends each call
+once, so in each the failure reaches Kassa as the answer to its one write call; it is ambiguous (the write
+may have committed), Kassa reads again, finds its entry and answers from it:
 
-- ``wire``: the HTTP response is lost (read timeout) and botocore re-sends the same write; DynamoDB
-  refuses the re-sent write (the entry exists, the version moved on), Kassa re-reads and finds its entry.
-- ``error-500``: DynamoDB committed but the caller gets ``InternalServerError`` (after botocore's retries):
-  Kassa's own loop re-reads and finds its entry.
-- ``timeout``: the caller gets a ``ReadTimeoutError`` after botocore's retries (raised from
-  ``after-call``): the outcome is unknown to Kassa, but DynamoDB can still be read, and reading decides.
-- ``wire-all``: the same, as it happens on the wire: the response of the write and of each of
-  botocore's re-sends (refused) is lost, and botocore gives up with a ``ReadTimeoutError``.
+- ``wire``: the write reaches DynamoDB and commits, and its HTTP response is lost (a read timeout);
+  botocore does not send it again.
+- ``error-500``: DynamoDB committed but the caller gets ``InternalServerError``.
+- ``timeout``: the caller gets a ``ReadTimeoutError`` (raised from ``after-call``, after the response
+  came back): the outcome is unknown to Kassa, but DynamoDB can still be read, and reading decides.
 
 In every case the movement happens exactly once, and a retry of the request (by the caller) gets the
 committed outcome: native 200 + ``Idempotent-Replayed`` with the body of the applied transaction, One
@@ -38,16 +37,15 @@ from tests.faults.conftest import (
     client_error,
     funded,
     history,
+    pending,
 )
 
-FAULTS = ["wire", "error-500", "timeout", "wire-all"]
+FAULTS = ["wire", "error-500", "timeout"]
 
 
 def lose_first_commit_response(faults: Faults, fault: str) -> Injection:
     if fault == "wire":
         return faults.lose_response_on_the_wire(times=1)
-    if fault == "wire-all":
-        return faults.lose_response_on_the_wire(times=faults.botocore_attempts)
     if fault == "error-500":
         return faults.lose_response_after_call(client_error("InternalServerError"))
     return faults.lose_response_after_call(ReadTimeoutError(endpoint_url="http://dynamodb.local"))
@@ -75,10 +73,10 @@ def test_native_movement_whose_response_is_lost_is_applied_once_and_replayed(
     calls, sends = dict(faults.calls), dict(faults.sends)
     faults.remove_all()
 
-    assert lost.count == (faults.botocore_attempts if fault == "wire-all" else 1), "the fault was not injected"
-    # One TransactWriteItems call by Kassa; on the wire botocore re-sent it (and the re-sends were refused).
-    assert calls[WRITE] == 1, calls
-    assert sends[WRITE] == {"wire": 2, "wire-all": faults.botocore_attempts}.get(fault, 1), sends
+    assert lost.count == 1, "the fault was not injected"
+    # One TransactWriteItems call by Kassa, sent once: botocore never sends a write again by itself.
+    assert faults.botocore_attempts == 1
+    assert calls[WRITE] == sends[WRITE] == 1, (calls, sends)
     # The movement happened, exactly once.
     expected = [("dep", "deposit", "100", None), ("t1", kind, amount, bet)]
     assert_ledger(api, player, after, expected)
@@ -105,8 +103,8 @@ def test_native_movement_whose_response_is_lost_is_applied_once_and_replayed(
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_kassa_reading_its_own_committed_entry_reports_it_once(api: Api, faults: Faults, fault: str) -> None:
-    """After a lost response, whatever its form, Kassa reads again: one more TransactGetItems, no
-    second write call, and it answers from the entry it finds."""
+    """After a lost response, whatever its form, Kassa reads again: one more BatchGetItem, no second
+    write call, and it answers from the entry it finds."""
     player = funded(api)
     lose_first_commit_response(faults, fault)
     response = api.move(player, "deposit", "5", transactionId="t1")
@@ -128,33 +126,25 @@ DUPLICATE = {"debit": "BET_ALREADY_EXIST", "credit": "BET_ALREADY_SETTLED"}
 def test_onewallet_movement_whose_response_is_lost_is_applied_once_and_a_retry_is_a_duplicate(
     api: Api, onewallet: OneWallet, faults: Faults, raw: Raw, method: str, fault: str
 ) -> None:
-    player = funded(api)
-    sid = onewallet.session(player)
-    assert_reply(onewallet.call("debit", onewallet.tx(player, sid, "d0", "r0", 10)), "OK", "90")
-    if method == "debit":
-        body, after, move = onewallet.tx(player, sid, "d1", "r1", 10), "80", ("d1", "bet", "10", "r1")
-    else:
-        body, after, move = onewallet.tx(player, sid, "c1", "r0", 15), "105", ("c1", "win", "15", "r0")
-    expected = [("dep", "deposit", "100", None), ("d0", "bet", "10", "r0"), move]
+    move = pending(api, onewallet, method)
     lost = lose_first_commit_response(faults, fault)
 
-    first = onewallet.call(method, body)
-    calls = dict(faults.calls)
-    faults.remove_all()
+    first = onewallet.call(method, move.body)
+    calls, _ = faults.stop()
 
-    assert lost.count == (faults.botocore_attempts if fault == "wire-all" else 1), "the fault was not injected"
+    assert lost.count == 1, "the fault was not injected"
     assert calls[WRITE] == 1, calls
-    assert_ledger(api, player, after, expected)
-    bet = raw.bet(player, move[3])
+    assert_ledger(api, move.player, move.after, move.applied)
+    bet = raw.bet(move.player, str(move.move[3]))
     assert bet is not None and bet["state"]["S"] == ("open" if method == "debit" else "settled"), bet
 
     # The provider retries (a new uuid, the same transaction): a duplicate, with the balance after it.
-    retry = onewallet.call(method, {**body, "uuid": new_id("uuid")})
-    assert_reply(retry, DUPLICATE[method], after)
-    assert_ledger(api, player, after, expected)
+    retry = onewallet.call(method, {**move.body, "uuid": new_id("uuid")})
+    assert_reply(retry, DUPLICATE[method], move.after)
+    assert_ledger(api, move.player, move.after, move.applied)
 
     # Rule 13: never TEMPORARY_ERROR/UNKNOWN_ERROR for an action that was committed.
     assert first["status"] not in ("TEMPORARY_ERROR", "UNKNOWN_ERROR"), (
         f"a committed {method} was answered {first} after a lost {fault} response"
     )
-    assert_reply(first, {"OK", DUPLICATE[method]}, after)
+    assert_reply(first, {"OK", DUPLICATE[method]}, move.after)

@@ -1,12 +1,18 @@
-"""Throttling and ``TransactionConflict``: bounded retries, then a retryable error with nothing committed.
+"""Throttling and ``TransactionConflict``: retried within a time budget, then a retryable error with
+nothing committed.
 
-DynamoDB refuses every ``TransactWriteItems`` (the injected answer never reaches DynamoDB, so nothing is
-written). Two retry loops are at work: botocore's standard mode re-sends throttling and 5xx errors
-(``total_max_attempts`` HTTP attempts per call), and Kassa re-reads and re-decides after each failed
-commit, ``KASSA_MAX_ATTEMPTS`` times at most. Then Kassa gives up: native 503 ``temporarily_unavailable``
-with ``Retry-After``, One Wallet ``TEMPORARY_ERROR``; the wallet's partition is byte-identical.
-A refused connection (nothing sent) is handled the same way.
+DynamoDB refuses ``TransactWriteItems`` (the injected answer never reaches DynamoDB, so nothing is
+written). botocore sends each call once; Kassa reads, decides and tries to commit again after a jittered
+pause for as long as the request's budget lasts (``KASSA_RETRY_BUDGET_MS`` for the native API,
+``KASSA_ONEWALLET_RETRY_BUDGET_MS`` for One Wallet, never past the Lambda invocation's end). The bound is
+time, not a count: a slower store gets fewer attempts within the same budget. Then Kassa gives up:
+native 503 ``temporarily_unavailable`` with ``Retry-After``, One Wallet ``TEMPORARY_ERROR``; the
+wallet's partition is byte-identical. A refused connection (nothing sent) is handled the same way.
 When the failures are transient, the movement is applied exactly once.
+
+The tests that measure what a budget allows run on a fake clock (``clock``: each DynamoDB send takes
+5 ms of it, a pause as long as its jitter allows): what they see then depends on the budget, the back-off
+and the store's speed, not on how busy this machine is. The others run on the real clock.
 """
 
 from __future__ import annotations
@@ -16,29 +22,40 @@ from collections.abc import Callable
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from kassa.deadline import ANSWER_MARGIN_SECONDS
 from kassa.settings import settings
+from kassa.store.outcomes import BACKOFF_CAP_SECONDS
+from kassa_dev.gateway import HttpResponse, LambdaContext
 from tests.conftest import Api
 from tests.faults.conftest import (
+    DEPOSITED,
     READ,
+    STORE_LATENCY_SECONDS,
     WRITE,
     D,
     Faults,
     OneWallet,
     Raw,
+    assert_bet_applied_once_when_sent_again,
+    assert_bet_not_committed,
     assert_ledger,
     assert_reply,
+    bet,
     funded,
+    pending,
 )
+from tests.faults.fake_clock import FakeClock
 
-# Error, and whether botocore's standard retry mode re-sends it by itself.
-REFUSALS = {
-    "ThrottlingException": True,
-    "ProvisionedThroughputExceededException": True,
-    "TransactionConflict": False,  # TransactionCanceledException, reason TransactionConflict
-    "InternalServerError": True,  # HTTP 500
-    "connection-refused": True,  # EndpointConnectionError: the request never reached DynamoDB
-}
-BOUND = 3
+REFUSALS = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "TransactionConflict",  # TransactionCanceledException, reason TransactionConflict
+    "InternalServerError",  # HTTP 500: for a write, maybe committed; reading again decides
+    "connection-refused",  # EndpointConnectionError: the request never reached DynamoDB
+]
+# Small, so that a refused request gives up soon; on the real clock, still many attempts' worth.
+BUDGET_MS = 150
+RetryBudget = Callable[[int | None], None]
 
 
 def refusal(name: str) -> str | Exception:
@@ -47,104 +64,167 @@ def refusal(name: str) -> str | Exception:
     return name
 
 
-def sends_per_call(faults: Faults, error: str) -> int:
-    return faults.botocore_attempts if REFUSALS[error] else 1
-
-
-@pytest.mark.parametrize("error", REFUSALS)
-def test_native_bet_refused_every_time_gives_up_after_the_bound_with_nothing_committed(
-    api: Api, faults: Faults, raw: Raw, max_attempts: Callable[[int], int], error: str
-) -> None:
-    player = funded(api)
-    max_attempts(BOUND)
-    before = raw.partition(player)
-    refused = faults.fail_sends(refusal(error))
-
-    response = api.move(player, "bet", "10", transactionId="t1", betId="b1")
-    calls, sends = dict(faults.calls), dict(faults.sends)
-    faults.remove_all()
-
+def assert_given_up(response: HttpResponse) -> None:
+    """The native answer when the budget ran out: retry, nothing was committed."""
     assert response.status == 503, response.body
     assert response.headers.get("content-type") == "application/problem+json", response.headers
     assert response.json()["code"] == "temporarily_unavailable", response.body
     assert int(response.headers["retry-after"]) >= 1, response.headers
-    # Bounded: Kassa read and tried to commit BOUND times, botocore re-sent each commit its own way.
-    assert calls[READ] == BOUND, calls
-    assert calls[WRITE] == BOUND, calls
-    assert sends[WRITE] == refused.count == BOUND * sends_per_call(faults, error), (sends, refused)
-    # Nothing committed: no entry, no bet, the wallet as it was (balance, version, hash).
-    assert raw.partition(player) == before
-    assert raw.entry(player, "t1", "bet") is None and raw.bet(player, "b1") is None
-    assert_ledger(api, player, "100", [("dep", "deposit", "100", None)])
-
-    # Once DynamoDB accepts writes again, the same request is applied, once.
-    again = api.move(player, "bet", "10", transactionId="t1", betId="b1")
-    assert again.status == 201, again.body
-    assert_ledger(api, player, "90", [("dep", "deposit", "100", None), ("t1", "bet", "10", "b1")])
 
 
-def test_the_default_bound_is_kassa_max_attempts(api: Api, faults: Faults, raw: Raw) -> None:
-    """Without KASSA_MAX_ATTEMPTS set by the test, the bound is the setting (12 by default)."""
+def assert_commits_sent_once_each(calls: dict[str, int], sends: dict[str, int], commits: int) -> None:
+    """``commits`` commit calls, each sent once by botocore, after a read that decided the movement (a
+    refused commit is sent again as decided, or decided again: never more reads than commits)."""
+    assert sends[WRITE] == calls[WRITE] == commits, (calls, sends, commits)
+    assert 1 <= calls[READ] <= calls[WRITE], calls
+
+
+def assert_tried_again_and_again(calls: dict[str, int], sends: dict[str, int], refused: int) -> None:
+    """More than one attempt, every one refused."""
+    assert calls[WRITE] >= 2, calls
+    assert_commits_sent_once_each(calls, sends, refused)
+
+
+# -- refused until the budget is spent ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("error", REFUSALS)
+def test_native_bet_refused_every_time_gives_up_when_the_budget_is_spent_with_nothing_committed(
+    api: Api, faults: Faults, raw: Raw, retry_budget: RetryBudget, error: str
+) -> None:
     player = funded(api)
+    retry_budget(BUDGET_MS)
     before = raw.partition(player)
-    faults.fail_sends("TransactionConflict")
-    response = api.move(player, "withdrawal", "1", transactionId="t1")
-    calls = dict(faults.calls)
-    faults.remove_all()
-    assert response.status == 503 and response.json()["code"] == "temporarily_unavailable", response.body
-    assert calls[WRITE] == calls[READ] == settings().max_attempts, calls
-    assert raw.partition(player) == before
+    refused = faults.fail_sends(refusal(error))
+
+    response = bet(api, player)
+    calls, sends = faults.stop()
+
+    assert_given_up(response)
+    assert faults.botocore_attempts == 1
+    assert_tried_again_and_again(calls, sends, refused.count)
+    assert_bet_not_committed(api, raw, player, before)
+    # Once DynamoDB accepts writes again, the same request is applied, once.
+    assert_bet_applied_once_when_sent_again(api, player)
 
 
 @pytest.mark.parametrize("error", ["ThrottlingException", "TransactionConflict"])
 @pytest.mark.parametrize("method", ["debit", "credit"])
 def test_onewallet_refused_every_time_answers_temporary_error_with_nothing_committed(
-    api: Api,
-    onewallet: OneWallet,
-    faults: Faults,
-    raw: Raw,
-    max_attempts: Callable[[int], int],
-    method: str,
-    error: str,
+    api: Api, onewallet: OneWallet, faults: Faults, raw: Raw, retry_budget: RetryBudget, method: str, error: str
 ) -> None:
-    player = funded(api)
-    sid = onewallet.session(player)
-    assert_reply(onewallet.call("debit", onewallet.tx(player, sid, "d0", "r0", 10)), "OK", "90")
-    max_attempts(BOUND)
-    before = raw.partition(player)
-    body = onewallet.tx(player, sid, "d1", "r1", 10) if method == "debit" else onewallet.tx(player, sid, "c1", "r0", 15)
-    faults.fail_sends(error)
+    move = pending(api, onewallet, method)
+    retry_budget(BUDGET_MS)
+    before = raw.partition(move.player)
+    refused = faults.fail_sends(error)
 
-    reply = onewallet.call(method, body)
-    calls, sends = dict(faults.calls), dict(faults.sends)
-    faults.remove_all()
+    reply = onewallet.call(method, move.body)
+    calls, sends = faults.stop()
 
     assert reply["status"] == "TEMPORARY_ERROR", reply
-    assert calls[WRITE] == BOUND and sends[WRITE] == BOUND * sends_per_call(faults, error), (calls, sends)
-    assert raw.partition(player) == before
-    expected_before = [("dep", "deposit", "100", None), ("d0", "bet", "10", "r0")]
-    assert_ledger(api, player, "90", expected_before)
-
-    # The provider retries later: applied once.
-    again = onewallet.call(method, {**body, "uuid": "retry-" + body["uuid"]})
-    assert_reply(again, "OK", "80" if method == "debit" else "105")
-    move = ("d1", "bet", "10", "r1") if method == "debit" else ("c1", "win", "15", "r0")
-    assert_ledger(api, player, "80" if method == "debit" else "105", [*expected_before, move])
+    assert_tried_again_and_again(calls, sends, refused.count)
+    assert raw.partition(move.player) == before
+    move.assert_not_applied(api)
+    move.assert_applied_once_when_sent_again(api, onewallet)
 
 
 def test_onewallet_temporary_error_carries_the_current_balance(
-    api: Api, onewallet: OneWallet, faults: Faults, max_attempts: Callable[[int], int]
+    api: Api, onewallet: OneWallet, faults: Faults, retry_budget: RetryBudget
 ) -> None:
     """ONEWALLET.md: "Non-OK responses carry the current balance and bonus where the user is known."
-    Kassa read the wallet (BOUND times) before giving up: the user is known, the balance unchanged."""
+    Kassa read the wallet (on every attempt) before giving up: the user is known, the balance unchanged."""
     player = funded(api)
     sid = onewallet.session(player)
-    max_attempts(BOUND)
+    retry_budget(BUDGET_MS)
     faults.fail_sends("TransactionConflict")
     reply = onewallet.call("debit", onewallet.tx(player, sid, "d1", "r1", 10))
     faults.remove_all()
-    assert reply["status"] == "TEMPORARY_ERROR", reply
     assert_reply(reply, "TEMPORARY_ERROR", "100")
+
+
+# -- the bound is time --------------------------------------------------------------------------------
+
+
+def test_a_slower_store_gets_fewer_attempts_within_the_same_budget(
+    api: Api, faults: Faults, raw: Raw, retry_budget: RetryBudget, clock: FakeClock
+) -> None:
+    """The same budget and the same refusal; the second time every DynamoDB send (read or write) takes
+    40 ms more. A count of attempts would be the same both times; a time budget pays for fewer slow ones."""
+    player = funded(api)
+    retry_budget(BUDGET_MS)
+    before = raw.partition(player)
+    faults.fail_sends("TransactionConflict")
+
+    fast = api.move(player, "withdrawal", "1", transactionId="t1")
+    fast_calls = dict(faults.calls)
+    faults.slow_sends(clock, 0.040)
+    slow = api.move(player, "withdrawal", "1", transactionId="t2")
+    slow_calls, slow_sends = faults.stop()
+
+    assert_given_up(fast)
+    assert_given_up(slow)
+    assert_commits_sent_once_each(slow_calls, slow_sends, slow_calls[WRITE])
+    assert 2 <= slow_calls[WRITE] < fast_calls[WRITE], (slow_calls, fast_calls)
+    assert raw.partition(player) == before
+
+
+def commits_sent(api: Api, onewallet: OneWallet, faults: Faults, clock: FakeClock, interface: str) -> list[float]:
+    """A movement whose commits are refused every time, given up: when each commit was sent, in seconds
+    of the fake clock after its first read (when its budget started)."""
+    player = funded(api)
+    sid = onewallet.session(player)
+    faults.fail_sends("TransactionConflict")
+    sent: dict[str, list[float]] = {READ: [], WRITE: []}
+    for operation, times in sent.items():
+        faults.on(f"before-send.dynamodb.{operation}", lambda times=times, **_: times.append(clock.now))
+    if interface == "native":
+        assert_given_up(api.move(player, "withdrawal", "1", transactionId="t1"))
+    else:
+        assert_reply(onewallet.call("debit", onewallet.tx(player, sid, "d1", "r1", 10)), "TEMPORARY_ERROR", "100")
+    calls, sends = faults.stop()
+    assert_tried_again_and_again(calls, sends, len(sent[WRITE]))
+    return [write - sent[READ][0] for write in sent[WRITE]]
+
+
+def assert_spent(commits: list[float], budget: float) -> None:
+    """Tried until the budget was spent: the last commit was sent once one more pause and attempt would
+    not fit, and none after the budget ended but the one its last read had decided (a read, a write)."""
+    send = STORE_LATENCY_SECONDS
+    assert budget - BACKOFF_CAP_SECONDS - 2 * send < commits[-1] < budget + send, (commits[-1], budget)
+
+
+@pytest.mark.parametrize("interface", ["native", "onewallet"])
+def test_the_default_budgets_are_the_settings(
+    api: Api,
+    onewallet: OneWallet,
+    faults: Faults,
+    retry_budget: RetryBudget,
+    clock: FakeClock,
+    interface: str,
+) -> None:
+    """Without KASSA_RETRY_BUDGET_MS / KASSA_ONEWALLET_RETRY_BUDGET_MS, a native request keeps trying
+    for 2 s, a One Wallet call for 450 ms (a provider waits ~700 ms for its answer)."""
+    retry_budget(None)
+    assert (settings().retry_budget_seconds, settings().onewallet_retry_budget_seconds) == (2.0, 0.45)
+    commits = commits_sent(api, onewallet, faults, clock, interface)
+    assert_spent(commits, 2.0 if interface == "native" else 0.45)
+
+
+@pytest.mark.parametrize("interface", ["native", "onewallet"])
+def test_no_request_keeps_trying_past_its_lambda_invocation(
+    api: Api,
+    onewallet: OneWallet,
+    faults: Faults,
+    retry_budget: RetryBudget,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    interface: str,
+) -> None:
+    """A budget of 5 s in an invocation that has 400 ms left: Kassa stops trying in time to answer."""
+    retry_budget(5000)
+    monkeypatch.setattr(LambdaContext, "get_remaining_time_in_millis", staticmethod(lambda: 400))
+    commits = commits_sent(api, onewallet, faults, clock, interface)
+    assert_spent(commits, 0.4 - ANSWER_MARGIN_SECONDS)
 
 
 # -- transient refusals --------------------------------------------------------------------------------
@@ -152,53 +232,34 @@ def test_onewallet_temporary_error_carries_the_current_balance(
 
 @pytest.mark.parametrize("error", REFUSALS)
 def test_native_commit_refused_twice_then_accepted_is_applied_once(
-    api: Api, faults: Faults, raw: Raw, max_attempts: Callable[[int], int], error: str
+    api: Api, faults: Faults, raw: Raw, error: str
 ) -> None:
-    """Kassa's loop: two whole commits fail (each after botocore's own attempts), the third commits."""
+    """Two commits are refused, each sent once by botocore and tried again by Kassa; the third commits."""
     player = funded(api)
-    max_attempts(BOUND)
-    refused = faults.fail_calls(refusal(error), times=2)
+    refused = faults.fail_sends(refusal(error), times=2)
 
-    response = api.move(player, "bet", "10", transactionId="t1", betId="b1")
-    calls, sends = dict(faults.calls), dict(faults.sends)
-    faults.remove_all()
+    response = bet(api, player)
+    calls, sends = faults.stop()
 
     assert response.status == 201, response.body
     assert "idempotent-replayed" not in response.headers
-    assert calls[WRITE] == calls[READ] == 3, calls
-    assert sends[WRITE] == refused.count + 1 == 2 * sends_per_call(faults, error) + 1, (sends, refused)
-    assert_ledger(api, player, "90", [("dep", "deposit", "100", None), ("t1", "bet", "10", "b1")])
+    assert refused.count == 2
+    assert_commits_sent_once_each(calls, sends, 3)
+    assert_ledger(api, player, "90", [*DEPOSITED, ("t1", "bet", "10", "b1")])
     stored = raw.bet(player, "b1")
     assert stored is not None and stored["state"]["S"] == "open", stored
     body = response.json()
-    assert D(body["transaction"]["balanceAfter"]) == D(body["wallet"]["balance"]) == D(90)
-
-
-@pytest.mark.parametrize("error", ["ThrottlingException", "ProvisionedThroughputExceededException"])
-def test_native_sends_throttled_twice_are_retried_by_botocore_within_one_commit(
-    api: Api, faults: Faults, error: str
-) -> None:
-    """botocore's loop: the first two HTTP attempts are throttled, the third commits; Kassa sees one call."""
-    player = funded(api)
-    faults.fail_sends(error, times=2)
-    response = api.move(player, "deposit", "7", transactionId="t1")
-    calls, sends = dict(faults.calls), dict(faults.sends)
-    faults.remove_all()
-    assert response.status == 201, response.body
-    assert calls[WRITE] == 1 and sends[WRITE] == 3, (calls, sends)
-    assert_ledger(api, player, "107", [("dep", "deposit", "100", None), ("t1", "deposit", "7", None)])
+    assert D(body["transaction"]["balanceAfter"]) == D(body["wallet"]["balance"]) == D(90), body
 
 
 def test_onewallet_debit_refused_twice_then_accepted_is_applied_once(
-    api: Api, onewallet: OneWallet, faults: Faults, max_attempts: Callable[[int], int]
+    api: Api, onewallet: OneWallet, faults: Faults
 ) -> None:
     player = funded(api)
     sid = onewallet.session(player)
-    max_attempts(BOUND)
-    faults.fail_calls("TransactionConflict", times=2)
+    faults.fail_sends("TransactionConflict", times=2)
     reply = onewallet.call("debit", onewallet.tx(player, sid, "d1", "r1", 10))
-    calls = dict(faults.calls)
-    faults.remove_all()
+    calls, sends = faults.stop()
     assert_reply(reply, "OK", "90")
-    assert calls[WRITE] == 3, calls
-    assert_ledger(api, player, "90", [("dep", "deposit", "100", None), ("d1", "bet", "10", "r1")])
+    assert calls[WRITE] == sends[WRITE] == 3, (calls, sends)
+    assert_ledger(api, player, "90", [*DEPOSITED, ("d1", "bet", "10", "r1")])

@@ -109,7 +109,7 @@ def pooled_gateway(stack: LocalStack) -> Iterator[LocalGateway]:
     """A gateway whose functions run in worker processes: concurrent requests really run at once."""
     from kassa_dev.workers import WorkerPool
 
-    pool = WorkerPool(8).start()
+    pool = WorkerPool().start()  # as `make run` has it: one per core
     yield LocalGateway(pool)
     pool.stop()
 

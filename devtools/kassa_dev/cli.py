@@ -93,7 +93,7 @@ def reconcile_now(kind: str, operator_id: str, s3_key: str | None) -> int:
 
 
 def serve() -> int:
-    from kassa_dev import template
+    from kassa_dev import realistic, template
     from kassa_dev.gateway import LocalGateway
     from kassa_dev.http_server import make_server, serve_in_thread
     from kassa_dev.stack import LocalStack
@@ -101,6 +101,7 @@ def serve() -> int:
     from kassa_dev.workers import WorkerPool
 
     port = int(os.environ.get("KASSA_PORT") or DEFAULT_PORT)
+    realism = realistic.from_environment(os.environ.get("KASSA_REALISTIC_DYNAMODB"))
     stack = LocalStack(dynamodb_port=int(os.environ.get("KASSA_DYNAMODB_PORT") or 0)).start()
     demo = stack.seed_demo_operator(
         api_key=os.environ.get("KASSA_DEMO_API_KEY") or None,
@@ -124,6 +125,8 @@ def serve() -> int:
         '-H \'Content-Type: application/json\' -d \'{"playerId":"alice","currency":"EUR"}\''
     )
     print(f"  other shells: export AWS_ENDPOINT_URL_DYNAMODB={stack.dynamodb.endpoint_url} KASSA_TABLE={stack.table}")
+    if realism.enabled:
+        print(f"  realistic DynamoDB (KASSA_REALISTIC_DYNAMODB): {realism}")
     print("Ctrl-C stops everything.", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with contextlib.suppress(KeyboardInterrupt):

@@ -8,7 +8,8 @@ EventBridge, SQS, ...). Three adjustments make it behave like AWS where Kassa de
    is not safe for concurrent conditional writes); DynamoDB applies each request atomically. A WSGI
    middleware holds one process-wide lock for the whole request, from reading its body to producing
    the response body. The lock is process-wide because moto's state is: two servers in one process
-   share every table.
+   share every table. The same middleware has a realistic mode (``kassa_dev.realistic``): transaction
+   conflicts during a commit's window, throttling, lost answers.
 
 2. TransactWriteItems that costs the same whatever the table size, and writes no stream records
    when cancelled (see ``install_transaction_patch``). moto's own version deep-copies each table it
@@ -43,7 +44,7 @@ import functools
 import inspect
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -70,6 +71,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from kassa_dev.realistic import RealisticRequests
+
 __all__ = [
     "REGION",
     "EmbeddedDynamoDB",
@@ -92,8 +95,6 @@ _QUERY_SIGNATURE = inspect.signature(moto_table_query)
 # One lock for every embedded server in this process: moto's backends are process-global.
 _REQUEST_LOCK = threading.Lock()
 
-_StartResponse = Callable[..., Any]
-_Wsgi = Callable[[dict[str, Any], _StartResponse], Iterable[bytes]]
 
 
 class EmbeddedDynamoDB:
@@ -125,7 +126,7 @@ class EmbeddedDynamoDB:
         install_transaction_patch()
         install_query_patch()
         _isolate_moto_from_aws_environment()
-        app = _SerializedRequests(DomainDispatcherApplication(create_backend_app))
+        app = RealisticRequests(DomainDispatcherApplication(create_backend_app), _REQUEST_LOCK)
         self._server = make_server(
             self._host, self._requested_port, app, threaded=True, request_handler=_QuietRequestHandler
         )
@@ -163,23 +164,6 @@ class EmbeddedDynamoDB:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-class _SerializedRequests:
-    """WSGI middleware: the whole request, body in to body out, under the process-wide lock."""
-
-    def __init__(self, app: _Wsgi) -> None:
-        self._app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: _StartResponse) -> list[bytes]:
-        with _REQUEST_LOCK:
-            response = self._app(environ, start_response)
-            try:
-                return [b"".join(response)]
-            finally:
-                close = getattr(response, "close", None)
-                if close is not None:
-                    close()
 
 
 class _QuietRequestHandler(MotoRequestHandler):

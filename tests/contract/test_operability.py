@@ -66,6 +66,7 @@ def test_alarm_topic_is_encrypted_and_email_is_optional(template: dict[str, Any]
 EXPECTED_ALARMS = {
     "LedgerDiscrepancyAlarm": ({"LedgerDiscrepancies"}, 0, 60),
     "MovementsGivenUpAlarm": ({"MovementsGivenUp"}, 0, 300),
+    "StoreErrorsAlarm": ({"StoreErrors"}, 0, 60),
     "ApiServerErrorRateAlarm": ({"5xx", "Count"}, 1, 300),
     "WalletDurationP99Alarm": ({"Duration"}, {"Ref": "DurationP99AlarmMilliseconds"}, 300),
     "TransactionsDurationP99Alarm": ({"Duration"}, {"Ref": "DurationP99AlarmMilliseconds"}, 300),

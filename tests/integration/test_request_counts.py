@@ -34,11 +34,11 @@ def test_movement_costs_two_requests_and_replay_one(api: Api, gateway: LocalGate
     path = f"/v1/wallets/{player}/transactions"
     deposit = {"transactionId": "count-1", "type": "deposit", "amount": "10"}
     assert call_function(gateway, "POST", path, deposit).status == 201
-    assert counted.calls == ["TransactGetItems", "TransactWriteItems"]
+    assert counted.calls == ["BatchGetItem", "TransactWriteItems"]
 
     counted.calls.clear()
     assert call_function(gateway, "POST", path, deposit).status == 200
-    assert counted.calls == ["TransactGetItems"]
+    assert counted.calls == ["BatchGetItem"]
 
 
 def test_bet_and_win_cost_two_requests_each(api: Api, gateway: LocalGateway, counted: RequestCounter) -> None:
@@ -51,7 +51,7 @@ def test_bet_and_win_cost_two_requests_each(api: Api, gateway: LocalGateway, cou
     ):
         counted.calls.clear()
         assert call_function(gateway, "POST", path, body).status == 201
-        assert counted.calls == ["TransactGetItems", "TransactWriteItems"]
+        assert counted.calls == ["BatchGetItem", "TransactWriteItems"]
 
 
 def test_balance_costs_one_request(api: Api, gateway: LocalGateway, counted: RequestCounter) -> None:

@@ -236,7 +236,7 @@ def _key_text(key: dict[str, Any]) -> str:
 
 
 class FakeDynamoDB:
-    """The stores' DynamoDB client: records every call in ``log``; serves ``TransactGetItems`` from
+    """The stores' DynamoDB client: records every call in ``log``; serves ``BatchGetItem`` from
     ``items`` and accepts ``TransactWriteItems`` into ``writes`` when given them; refuses anything else."""
 
     def __init__(
@@ -252,9 +252,10 @@ class FakeDynamoDB:
 
         def call(**request: Any) -> Any:
             self.log.append(operation)
-            if operation == "transact_get_items" and self.items is not None:
-                found = [self.items.get(_key_text(get["Get"]["Key"])) for get in request["TransactItems"]]
-                return {"Responses": [{"Item": item} if item else {} for item in found]}
+            if operation == "batch_get_item" and self.items is not None:
+                ((table, asked),) = request["RequestItems"].items()
+                found = [self.items.get(_key_text(key)) for key in asked["Keys"]]
+                return {"Responses": {table: [item for item in found if item]}}
             if operation == "transact_write_items" and self.writes is not None:
                 self.writes.append(request["TransactItems"])
                 return {}
@@ -991,7 +992,7 @@ def test_any_body_gets_a_protocol_reply_and_a_malformed_one_is_refused_unread(sh
     else:
         # Past parsing, the first thing asked of the store is the one consistent read (refused here).
         assert reply == {"status": "TEMPORARY_ERROR", "uuid": verdict.uuid}
-        assert under_test.touched == ["transact_get_items"]
+        assert under_test.touched == ["batch_get_item"]
 
 
 wrong_tokens = st.one_of(

@@ -1,5 +1,5 @@
 """DynamoDB requests per One Wallet call (issue 3, "Cost per call"): ``balance`` and ``check`` one request;
-``debit``, ``credit``, ``cancel``, ``promo_payout`` one strongly consistent read (``TransactGetItems``,
+``debit``, ``credit``, ``cancel``, ``promo_payout`` one strongly consistent read (``BatchGetItem``,
 session included where needed) plus one ``TransactWriteItems``; a duplicate one read.
 
 The HTTP stack's worker processes cannot be observed from here, so these calls run the same handlers
@@ -41,7 +41,7 @@ def test_balance_and_check_cost_one_request(
     inproc: InProcessOneWallet, warm: Any, counted: RequestCounter, method: str
 ) -> None:
     """Warmed by the fixture's debit: the token's operator is cached, so this is the call's own cost."""
-    assert measure(counted, inproc, method, warm.body(), "OK") == ["TransactGetItems"]
+    assert measure(counted, inproc, method, warm.body(), "OK") == ["BatchGetItem"]
 
 
 @pytest.mark.parametrize("method", ["debit", "credit", "cancel", "promo_payout"])
@@ -55,7 +55,7 @@ def test_money_calls_cost_one_read_and_one_transaction(
         "cancel": warm.tx("d-open", "r-open", "10"),
         "promo_payout": warm.promo("p1", "5"),
     }
-    assert measure(counted, inproc, method, bodies[method], "OK") == ["TransactGetItems", "TransactWriteItems"]
+    assert measure(counted, inproc, method, bodies[method], "OK") == ["BatchGetItem", "TransactWriteItems"]
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ def test_a_duplicate_costs_one_read(
     if method != "debit":
         expect(inproc.call(method, bodies[method]), "OK")
     assert measure(counted, inproc, method, {**bodies[method], "uuid": "retry"}, duplicate_status) == [
-        "TransactGetItems"
+        "BatchGetItem"
     ]
 
 
@@ -91,5 +91,5 @@ def test_a_cold_token_costs_one_index_query_once(
     operator = other_operator()
     player = players(api=operator.api, operator_id=operator.operator_id)
     inproc = InProcessOneWallet(gateway, operator.ow.token)
-    assert measure(counted, inproc, "balance", player.body(), "OK") == ["Query", "TransactGetItems"]
-    assert measure(counted, inproc, "balance", player.body(), "OK") == ["TransactGetItems"]
+    assert measure(counted, inproc, "balance", player.body(), "OK") == ["Query", "BatchGetItem"]
+    assert measure(counted, inproc, "balance", player.body(), "OK") == ["BatchGetItem"]

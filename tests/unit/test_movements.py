@@ -771,6 +771,7 @@ EXPECTED_CODES = {
     "SessionNotFound": "session_not_found",
     "RunNotFound": "run_not_found",
     "KeyNotFound": "key_not_found",
+    "StoreRefused": "store_refused",
     "InsufficientFunds": "insufficient_funds",
     "WalletLocked": "wallet_locked",
     "BetAlreadySettled": "bet_already_settled",

@@ -126,6 +126,12 @@ class TemporarilyUnavailable(KassaError):
     code = "temporarily_unavailable"
 
 
+class StoreRefused(KassaError):
+    """DynamoDB refused the request for a reason retrying cannot change (logged, counted, alarmed)."""
+
+    code = "store_refused"
+
+
 def from_name(name: str | None) -> KassaError:
     """Rebuild a recorded rejection from the class name stored with it."""
     known = {cls.__name__: cls for cls in _subclasses(KassaError)}

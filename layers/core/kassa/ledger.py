@@ -1,4 +1,4 @@
-"""Use cases with I/O: read, decide (pure), commit; on contention read again, a bounded number of times.
+"""Use cases with I/O: read, decide (pure), commit; on contention read again, within a time budget.
 
 This is where exactly-once is made. A retried request finds its own entry on the re-read and is
 answered from it, which also covers a commit whose response was lost: the retry reads what was
@@ -7,24 +7,20 @@ committed instead of moving money twice.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kassa import errors
 from kassa.clock import now_iso
+from kassa.deadline import Budget
 from kassa.domain.model import GENESIS_HASH, Entry, Wallet, WalletStatus
 from kassa.domain.movements import Movement, MovementRequest, MovementState, Rejection, Replay, decide
 from kassa.money import CURRENCY_PATTERN, DEFAULT_SCALE
 from kassa.observability import logger, metrics
-from kassa.settings import settings
 from kassa.store.codec import Item
 from kassa.store.keys import Key
 from kassa.store.ledger_store import LedgerStore, WriteConflict
-
-BACKOFF_BASE_SECONDS = 0.005
-BACKOFF_CAP_SECONDS = 0.2
+from kassa.store.outcomes import BACKOFF_CAP_SECONDS, THROTTLE_CAP_SECONDS, Outcome, pause, yield_to_elders
 
 
 @dataclass(frozen=True)
@@ -49,11 +45,28 @@ def move_money(
     *,
     also_read: Sequence[Key] = (),
     admit: Admission | None = None,
+    budget: Budget | None = None,
 ) -> MovementResult:
-    """Apply one movement exactly once, or raise the domain error that decides it."""
-    attempts = max(1, settings().max_attempts)
-    for attempt in range(attempts):
-        state, also = store.load(operator_id, player_id, request, also_read)
+    """Apply one movement exactly once, or raise the domain error that decides it.
+
+    Contention (a failed condition, a conflict, a throttle, a lost answer) is read and decided again
+    after a jittered pause, for as long as the budget lasts (``kassa.deadline``; the native API's by
+    default, a protocol passes its own); then nothing was committed and the answer says "retry"."""
+    budget = budget or store.budget()
+    attempts = busy_rounds = 0
+    wallet: Wallet | None = None
+    known: MovementState | None = None  # what a lost commit's answer told us, instead of a new read
+    also: list[Item | None] = []
+    while True:
+        attempts += 1
+        if known is None:
+            try:
+                state, also = store.load(operator_id, player_id, request, also_read, budget)
+            except errors.TemporarilyUnavailable:
+                break  # the reads themselves stayed throttled until the budget ran out
+        else:
+            state, known = known, None
+        wallet = state.wallet
         try:
             admitted = admit(state, also, request) if admit is not None else request
             decision = decide(state, admitted, now=now_iso())
@@ -63,31 +76,58 @@ def move_money(
             return _replayed(decision)
         assert state.wallet is not None  # decide() refuses a missing wallet
         try:
-            store.commit(decision, read_version=state.wallet.version)
+            store.commit(decision, read_version=state.wallet.version, read_bet=state.bet)
         except WriteConflict as conflict:
-            logger.debug("movement conflict, re-reading", extra={"attempt": attempt, "reason": str(conflict)})
-            _backoff(attempt)
+            logger.debug("movement not committed, reading again", extra={"attempt": attempts, "why": str(conflict)})
+            if conflict.outcome is Outcome.TRANSIENT:
+                # Another transaction holds the wallet, or DynamoDB throttled: wait a little (jittered),
+                # then commit what was decided again; its conditions still guard it, and if the wallet
+                # moved on meanwhile the refusal says so (and carries the wallet).
+                known = state
+                cap = THROTTLE_CAP_SECONDS if conflict.throttled else BACKOFF_CAP_SECONDS
+                waited = pause(busy_rounds, budget, cap=cap, elder_first=not conflict.throttled)
+                busy_rounds += 1
+            elif conflict.outcome is Outcome.AMBIGUOUS:
+                # The answer was lost (a timeout, a 500): back off as from a server error, then read what
+                # was committed (the entry is there: a replay; or not: decide anew).
+                waited = pause(busy_rounds, budget, cap=THROTTLE_CAP_SECONDS)
+                busy_rounds += 1
+            else:
+                # The wallet moved on (a failed condition): decide again, at once for a request that has
+                # waited long, a little later for a fresh one. When the wallet's condition alone failed,
+                # the refusal carries the wallet: no read needed.
+                if conflict.wallet is not None:
+                    known = replace(state, wallet=conflict.wallet)
+                waited = yield_to_elders(budget)
+            if not waited:
+                break
             continue
         facts = {
             "operatorId": operator_id,
             "playerId": player_id,
             "transactionId": request.transaction_id,
             "action": request.action.value,
+            "attempts": attempts,
         }
         if isinstance(decision, Rejection):
             logger.info("movement rejected", extra={**facts, "code": decision.error.code})
             metrics.add_metric(name="MovementsRejected", unit="Count", value=1)
             raise _with_wallet(decision.error, decision.wallet)
         logger.info("movement applied", extra={**facts, "version": decision.wallet.version})
-        _count(decision)
+        _count(decision, attempts)
         return MovementResult(decision.entry, decision.wallet, replayed=False)
     metrics.add_metric(name="MovementsGivenUp", unit="Count", value=1)
     logger.warning(
         "movement given up: the wallet stayed busy",
-        extra={"operatorId": operator_id, "playerId": player_id, "transactionId": request.transaction_id},
+        extra={
+            "operatorId": operator_id,
+            "playerId": player_id,
+            "transactionId": request.transaction_id,
+            "attempts": attempts,
+        },
     )
     busy = errors.TemporarilyUnavailable("the wallet is busy; nothing was committed, retry")
-    raise _with_wallet(busy, state.wallet)
+    raise _with_wallet(busy, wallet)
 
 
 def _replayed(replay: Replay) -> MovementResult:
@@ -97,8 +137,10 @@ def _replayed(replay: Replay) -> MovementResult:
     return MovementResult(replay.entry, replay.wallet, replayed=True)
 
 
-def _count(movement: Movement) -> None:
+def _count(movement: Movement, attempts: int) -> None:
     metrics.add_metric(name="MovementsApplied", unit="Count", value=1)
+    # Read-decide-commit rounds it took: 1 on a quiet wallet; the dashboard shows what contention costs.
+    metrics.add_metric(name="MovementAttempts", unit="Count", value=attempts)
     metrics.add_metric(name=f"Movements_{movement.entry.action.value}", unit="Count", value=1)
 
 
@@ -106,11 +148,6 @@ def _with_wallet(error: errors.KassaError, wallet: Wallet | None) -> errors.Kass
     # Protocols answer rejections with the current balance (One Wallet's non-OK responses do).
     error.wallet = error.wallet or wallet
     return error
-
-
-def _backoff(attempt: int) -> None:
-    # Full jitter: concurrent writers to one wallet spread out instead of colliding again in step.
-    time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
 
 
 def open_wallet(

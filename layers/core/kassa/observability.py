@@ -14,6 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
+from kassa import deadline
+
 # Powertools warns on every invocation that emitted no business metric (a replay, a refused request);
 # that is normal here, and the warning would only fill the logs.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -39,13 +41,15 @@ def correlation_id(event: dict[str, Any]) -> str:
 
 
 def lambda_handler(handler: Handler) -> Handler:
-    """Logger context with the correlation id, EMF metrics flushed per invocation, tracing in Lambda."""
+    """Logger context with the correlation id, EMF metrics flushed per invocation, tracing in Lambda, and
+    the invocation's end recorded for retry budgets (``kassa.deadline``)."""
 
     @functools.wraps(handler)
     def wrapper(event: dict[str, Any], context: Any) -> Any:
         logger.set_correlation_id(correlation_id(event))
         traced = _traced(handler)
-        return metrics.log_metrics(logger.inject_lambda_context(traced, log_event=False))(event, context)
+        with deadline.invocation(context):
+            return metrics.log_metrics(logger.inject_lambda_context(traced, log_event=False))(event, context)
 
     return wrapper
 

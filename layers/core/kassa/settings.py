@@ -10,8 +10,11 @@ from functools import lru_cache
 @dataclass(frozen=True)
 class Settings:
     table_name: str
-    # Bounded optimistic-concurrency retries: a conflict re-reads and re-decides this many times at most.
-    max_attempts: int
+    # How long a request keeps trying through conflicts and throttles (kassa.deadline): the native API,
+    # One Wallet (a provider waits ~700 ms for an answer), and background work (audits, the stream).
+    retry_budget_seconds: float
+    onewallet_retry_budget_seconds: float
+    batch_retry_budget_seconds: float
     # How long a resolved One Wallet token -> operator mapping is kept in memory. The token's hash is
     # still verified against a strongly consistent read on every call, so a rotation takes effect at once.
     credential_cache_seconds: int
@@ -26,7 +29,9 @@ class Settings:
 def settings() -> Settings:
     return Settings(
         table_name=os.environ.get("KASSA_TABLE", "kassa-ledger"),
-        max_attempts=int(os.environ.get("KASSA_MAX_ATTEMPTS", "12")),
+        retry_budget_seconds=int(os.environ.get("KASSA_RETRY_BUDGET_MS", "2000")) / 1000,
+        onewallet_retry_budget_seconds=int(os.environ.get("KASSA_ONEWALLET_RETRY_BUDGET_MS", "450")) / 1000,
+        batch_retry_budget_seconds=int(os.environ.get("KASSA_BATCH_RETRY_BUDGET_MS", "60000")) / 1000,
         credential_cache_seconds=int(os.environ.get("KASSA_CREDENTIAL_CACHE_SECONDS", "300")),
         default_session_ttl_seconds=int(os.environ.get("KASSA_SESSION_TTL_SECONDS", "3600")),
         event_bus=os.environ.get("KASSA_EVENT_BUS", "default"),

@@ -12,9 +12,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from kassa import auth, errors, jsonio, observability
+from kassa import auth, deadline, errors, jsonio, observability
 from kassa.api.problems import PROBLEM_JSON, from_error, problem
 from kassa.observability import Handler, logger
+from kassa.settings import settings
 
 # API Gateway HTTP APIs accept bodies up to 10 MB; a wallet request is a few hundred bytes.
 MAX_BODY_BYTES = 16 * 1024
@@ -81,7 +82,9 @@ def http_function(*routers: Any) -> tuple[APIGatewayHttpResolver, Handler]:
 
     @observability.lambda_handler
     def lambda_handler(event: dict[str, Any], context: Any) -> Any:
-        return handle(app, event, context)
+        # One retry budget for everything the request does (kassa.deadline).
+        with deadline.request(settings().retry_budget_seconds):
+            return handle(app, event, context)
 
     return app, lambda_handler
 

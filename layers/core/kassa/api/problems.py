@@ -27,6 +27,7 @@ STATUS: dict[type[errors.KassaError], int] = {
     errors.IdempotencyConflict: 409,
     errors.WalletLocked: 423,
     errors.TemporarilyUnavailable: 503,
+    errors.StoreRefused: 500,
 }
 
 TITLES = {

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kassa import auth, errors, jsonio, ledger, sessions
+from kassa import auth, deadline, errors, jsonio, ledger, sessions
 from kassa.clock import now_epoch
 from kassa.domain.model import Action, Balance, Wallet
 from kassa.domain.movements import MovementRequest, MovementState
@@ -24,6 +24,7 @@ from kassa.money import canonical, from_units
 from kassa.observability import logger
 from kassa.onewallet import statuses, tokens
 from kassa.onewallet.models import PromoRequest, Request, SidRequest, TransactionRequest
+from kassa.settings import settings
 from kassa.store import codec, keys
 from kassa.store.access_store import AccessStore
 from kassa.store.ledger_store import LedgerStore
@@ -77,6 +78,16 @@ class OneWallet:
         uuid = parsed.get("uuid") if isinstance(parsed, dict) and isinstance(parsed.get("uuid"), str) else None
         action = ACTION_OF.get(method)
         try:
+            with deadline.request(settings().onewallet_retry_budget_seconds):
+                return self._answer(method, token, parsed, uuid, action, correlation_id)
+        except Exception:
+            logger.exception("One Wallet call failed", extra={"method": method})
+            return reply(statuses.UNKNOWN_ERROR, uuid)
+
+    def _answer(
+        self, method: str, token: str | None, parsed: Any, uuid: str | None, action: Action | None, correlation_id: str
+    ) -> Reply:
+        try:
             operator_id = tokens.operator_for(self.access, token)
             assert token is not None
             request = self._parse(method, parsed, operator_id, token)
@@ -85,9 +96,6 @@ class OneWallet:
             return reply(statuses.INVALID_TOKEN_ID, uuid)
         except errors.KassaError as error:
             return reply(statuses.status_of(error, action), uuid, error.wallet)
-        except Exception:
-            logger.exception("One Wallet call failed", extra={"method": method})
-            return reply(statuses.UNKNOWN_ERROR, uuid)
 
     def _parse(self, method: str, parsed: Any, operator_id: str, token: str) -> Request:
         try:
@@ -115,12 +123,12 @@ class OneWallet:
     def _live_wallet(self, operator_id: str, token: str, request: Request) -> Wallet:
         """Token, live session of this user, wallet, currency: one read, in the protocol's order."""
         sid_hash = auth.secret_hash(request.sid)
-        token_item, session_item, wallet_item = self.ledger.get_together(
+        token_item, session_item, wallet_item = self.ledger.get_many(
             [
                 keys.onewallet_token(operator_id),
                 keys.session(operator_id, sid_hash),
                 keys.wallet(operator_id, request.userId),
-            ]
+            ],
         )
         tokens.verify(token_item, token)
         wallet = codec.wallet_from_item(wallet_item) if wallet_item else None
@@ -147,7 +155,7 @@ class OneWallet:
         return reply(statuses.OK, request.uuid, self._live_wallet(operator_id, token, request))
 
     def sid(self, operator_id: str, token: str, request: SidRequest, _: str) -> Reply:
-        token_item, wallet_item = self.ledger.get_together(
+        token_item, wallet_item = self.ledger.get_many(
             [keys.onewallet_token(operator_id), keys.wallet(operator_id, request.userId)]
         )
         tokens.verify(token_item, token)

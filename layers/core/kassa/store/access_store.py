@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from kassa import errors
 from kassa.clock import now_iso
 from kassa.store import codec, keys
 from kassa.store.client import TableStore
 from kassa.store.codec import s
+from kassa.store.outcomes import Outcome, classify, failed_condition_at, write_patiently
 
 API_KEY = "apikey"
 ONEWALLET = "onewallet"
@@ -46,15 +45,19 @@ class AccessStore(TableStore):
             self._api_key_item(operator_id, key_id, key_hash, scopes, now),
             {**self._token_item(operator_id, token_hash, now), "promoBalance": s(promo_balance)},
         ]
+        puts = [
+            {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+            for item in items
+        ]
         try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
-                    for item in items
-                ]
+            write_patiently(
+                lambda: self.client.transact_write_items(TransactItems=puts),
+                self.budget(),
+                "create operator",
+                took_effect=lambda: self._holds_key(operator_id, key_id, key_hash),
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
+        except Exception as error:
+            if classify(error, write=True) is Outcome.CONDITION_FAILED:
                 raise OperatorExists() from error
             raise
 
@@ -75,43 +78,62 @@ class AccessStore(TableStore):
             }
         }
         try:
-            self.client.transact_write_items(TransactItems=[operator_exists, new_key])
-        except ClientError as error:
-            if _failed_condition(error, 0):
+            write_patiently(
+                lambda: self.client.transact_write_items(TransactItems=[operator_exists, new_key]),
+                self.budget(),
+                "add API key",
+                took_effect=lambda: self._holds_key(operator_id, key_id, key_hash),
+            )
+        except Exception as error:
+            if failed_condition_at(error, 0):
                 raise errors.InvalidRequest(f"no operator {operator_id}") from error
             raise
 
     def delete_api_key(self, operator_id: str, key_id: str) -> None:
         """The key stops working at once: a warm authorizer re-reads the key item on every request."""
         try:
-            self.client.delete_item(
-                TableName=self.table,
-                Key=keys.api_key(operator_id, key_id),
-                ConditionExpression="attribute_exists(pk)",
+            write_patiently(
+                lambda: self.client.delete_item(
+                    TableName=self.table,
+                    Key=keys.api_key(operator_id, key_id),
+                    ConditionExpression="attribute_exists(pk)",
+                ),
+                self.budget(),
+                "revoke API key",
+                took_effect=lambda: self.get_api_key(operator_id, key_id) is None,
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        except Exception as error:
+            if classify(error, write=True) is Outcome.CONDITION_FAILED:
                 raise errors.KeyNotFound(f"no API key {key_id} for operator {operator_id}") from error
             raise
 
     def replace_onewallet_token(self, operator_id: str, token_hash: str) -> None:
         """Swap the token's hash in place (the integration's settings on the item stay)."""
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=keys.onewallet_token(operator_id),
-                UpdateExpression="SET secretHash = :hash, credentialHash = :lookup, rotatedAt = :at",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={
-                    ":hash": s(token_hash),
-                    ":lookup": s(keys.credential_lookup(ONEWALLET, token_hash)),
-                    ":at": s(now_iso()),
-                },
+            write_patiently(
+                lambda: self.client.update_item(
+                    TableName=self.table,
+                    Key=keys.onewallet_token(operator_id),
+                    UpdateExpression="SET secretHash = :hash, credentialHash = :lookup, rotatedAt = :at",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={
+                        ":hash": s(token_hash),
+                        ":lookup": s(keys.credential_lookup(ONEWALLET, token_hash)),
+                        ":at": s(now_iso()),
+                    },
+                ),
+                self.budget(),
+                "rotate One Wallet token",
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        except Exception as error:
+            if classify(error, write=True) is Outcome.CONDITION_FAILED:
                 raise errors.InvalidRequest(f"no operator {operator_id}") from error
             raise
+
+    def _holds_key(self, operator_id: str, key_id: str, key_hash: str) -> bool:
+        """Whether the key item is there with this hash: an earlier attempt whose answer was lost wrote it."""
+        item = self.get_api_key(operator_id, key_id)
+        return item is not None and codec.text(item, "secretHash") == key_hash
 
     def get_api_key(self, operator_id: str, key_id: str) -> codec.Item | None:
         return self.read(keys.api_key(operator_id, key_id))
@@ -121,8 +143,7 @@ class AccessStore(TableStore):
 
     def find_credential(self, kind: str, secret_hash: str) -> codec.Item | None:
         """The credential item whose secret hashes to ``secret_hash``, via the ByCredential index."""
-        response = self.client.query(
-            TableName=self.table,
+        response = self.query(
             IndexName=keys.BY_CREDENTIAL,
             KeyConditionExpression="credentialHash = :lookup",
             ExpressionAttributeValues={":lookup": s(keys.credential_lookup(kind, secret_hash))},
@@ -157,11 +178,3 @@ class AccessStore(TableStore):
 
     def get_operator(self, operator_id: str) -> codec.Item | None:
         return self.read(keys.operator(operator_id))
-
-
-def _failed_condition(error: ClientError, index: int) -> bool:
-    """Whether a cancelled transaction's action ``index`` failed its condition (not a conflict or throttle)."""
-    if error.response["Error"]["Code"] != "TransactionCanceledException":
-        return False
-    reasons = error.response.get("CancellationReasons") or []
-    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"

@@ -1,14 +1,25 @@
 """The process's AWS clients, each built on first use (a client costs ~200 ms of a cold start).
 
 botocore reads ``AWS_ENDPOINT_URL_DYNAMODB`` itself, which is how local runs reach the embedded DynamoDB.
-Timeouts are short because a One Wallet provider gives us ~700 ms per call; botocore's standard retry
-mode handles throttling, and ambiguous failures are resolved by re-reading (see ``kassa.ledger``).
+DynamoDB calls are tried once by botocore: Kassa tells conflicts, throttles and permanent errors apart
+itself and tries again within a time budget (``kassa.store.outcomes``), which botocore's own retries
+(up to 4 attempts, with back-offs of up to seconds) would eat unseen. Its timeouts are short for the
+same reason: one DynamoDB call answers in milliseconds, and a provider waits ~700 ms for the whole
+call. Other services (S3, EventBridge: background work) keep botocore's standard retries.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
+
+from kassa import deadline
+from kassa.deadline import Budget
+from kassa.settings import settings
+from kassa.store.outcomes import patiently
+
+# Marks Kassa's own requests (in CloudTrail, and for the embedded DynamoDB's fault injection).
+USER_AGENT = "kassa-ledger"
 
 
 @cache
@@ -19,13 +30,24 @@ def aws(service: str) -> Any:
     import botocore.session
     from botocore.config import Config
 
-    config = Config(
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=1,
-        read_timeout=3,
-        tcp_keepalive=True,
-        max_pool_connections=50,
-    )
+    if service == "dynamodb":
+        config = Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=0.5,
+            read_timeout=1,
+            tcp_keepalive=True,
+            max_pool_connections=50,
+            user_agent_extra=USER_AGENT,
+        )
+    else:
+        config = Config(
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=1,
+            read_timeout=5,
+            tcp_keepalive=True,
+            max_pool_connections=50,
+            user_agent_extra=USER_AGENT,
+        )
     return botocore.session.get_session().create_client(service, config=config)
 
 
@@ -38,8 +60,6 @@ class TableStore:
     may pass their own)."""
 
     def __init__(self, client: Any = None, table: str | None = None) -> None:
-        from kassa.settings import settings
-
         self._client = client
         self.table = table or settings().table_name
 
@@ -49,9 +69,24 @@ class TableStore:
             self._client = dynamodb()
         return self._client
 
-    def read(self, key: dict[str, Any]) -> dict[str, Any] | None:
+    def budget(self) -> Budget:
+        """How long this store's calls may keep trying: the request's budget (``kassa.deadline``); outside a
+        request, the native API's (background stores override it)."""
+        return deadline.current(settings().retry_budget_seconds)
+
+    def read(self, key: dict[str, Any], budget: Budget | None = None) -> dict[str, Any] | None:
         """The item at ``key``, strongly consistent, or None."""
-        item: dict[str, Any] | None = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get(
-            "Item"
+        answer = patiently(
+            lambda: self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True),
+            budget or self.budget(),
+            "read",
         )
+        item: dict[str, Any] | None = answer.get("Item")
         return item
+
+    def query(self, budget: Budget | None = None, **query: Any) -> dict[str, Any]:
+        """One Query page, tried again through conflicts and throttles."""
+        answer: dict[str, Any] = patiently(
+            lambda: self.client.query(TableName=self.table, **query), budget or self.budget(), "query"
+        )
+        return answer

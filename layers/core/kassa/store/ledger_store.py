@@ -1,17 +1,28 @@
 """The ledger's storage: one strongly consistent read and one conditional transaction per movement.
 
 ``load`` reads the wallet, the entry with the request's (transaction id, action) and the bet in one
-``TransactGetItems``. ``commit`` writes a decision in one ``TransactWriteItems`` whose conditions make
-it all-or-nothing against concurrent writers:
+``BatchGetItem`` with strongly consistent reads. ``commit`` writes a decision in one
+``TransactWriteItems`` whose conditions make it all-or-nothing against concurrent writers:
 
 1. the wallet update (or, for a recorded rejection, a condition check) requires the version and the
    status that were read, so two writers can never both spend the same balance, and a lock is never
    overtaken by a bet decided before it;
 2. the entry put requires that no entry with that (transaction id, action) exists: the permanent
    idempotency record;
-3. the bet put or update requires the bet's expected state (new, or open), so a bet settles once.
+3. the bet put or update requires the bet's expected state (new, or open), so a bet settles once; a
+   rejection that writes no bet but was decided on the bet's state (a win of a settled bet, a bet id
+   already taken) checks that state instead.
 
-A failed condition means someone else wrote first: ``WriteConflict``, and the caller re-reads.
+Why the read is not a ``TransactGetItems``: that fails (``TransactionConflict``) whenever an item it reads
+is part of a write in flight, which on a busy wallet is most of the time, and costs twice the capacity.
+A consistent ``BatchGetItem`` never fails on a write in flight (it reads the last committed state), but
+its items are read one by one, not as one snapshot. That is sound because every fact the decision takes
+from the read is a condition of the commit (1-3 above): a read torn by a concurrent commit makes the
+commit's conditions fail, and the movement is read and decided again. It never commits on stale facts.
+
+A failed condition means someone else wrote first; a conflict or throttle means "not now"; a lost answer
+means "maybe": all three are ``WriteConflict``, and the caller reads again (a committed entry then
+answers as a replay). A permanent refusal is ``StoreRefused`` (``kassa.store.outcomes``).
 """
 
 from __future__ import annotations
@@ -19,48 +30,61 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import ClientError
 
 from kassa import errors
 from kassa.clock import now_iso
-from kassa.domain.model import Entry, Wallet, WalletStatus
+from kassa.deadline import Budget
+from kassa.domain.model import Bet, Entry, Wallet, WalletStatus
 from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection
 from kassa.store import codec, cursors, keys
 from kassa.store.client import TableStore
 from kassa.store.codec import n, s
-
-# Errors after which nothing was committed and trying again is right.
-RETRYABLE_CODES = frozenset(
-    {
-        "TransactionCanceledException",
-        "TransactionConflictException",
-        "ConditionalCheckFailedException",
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
+from kassa.store.outcomes import (
+    STORE_ERRORS,
+    Outcome,
+    classify,
+    patiently,
+    pause,
+    refused,
+    throttled,
+    write_patiently,
 )
 
 
 class WriteConflict(Exception):
-    """The transaction did not commit because state changed or DynamoDB refused it for now."""
+    """The transaction did not commit, or its answer was lost: state changed, DynamoDB refused it for
+    now, or nobody knows. Reading again decides."""
+
+    def __init__(self, outcome: Outcome, throttled: bool = False, wallet: Wallet | None = None) -> None:
+        super().__init__(outcome.value)
+        self.outcome = outcome
+        self.throttled = throttled
+        # When the wallet's condition alone failed: the wallet as it is now (every other condition held).
+        self.wallet = wallet
 
 
 class LedgerStore(TableStore):
     # -- wallets -------------------------------------------------------------------------------------
 
     def create_wallet(self, wallet: Wallet) -> None:
+        item = codec.wallet_item(wallet)
+
+        def ours() -> bool:  # an earlier attempt whose answer was lost created it
+            found = self.read(keys.wallet(wallet.operator_id, wallet.player_id))
+            return found is not None and found.get("createdAt") == item.get("createdAt")
+
         try:
-            self.client.put_item(
-                TableName=self.table,
-                Item=codec.wallet_item(wallet),
-                ConditionExpression="attribute_not_exists(pk)",
+            write_patiently(
+                lambda: self.client.put_item(
+                    TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                ),
+                self.budget(),
+                "open wallet",
+                took_effect=ours,
             )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+        except Exception as error:
+            if classify(error, write=True) is Outcome.CONDITION_FAILED:
                 raise errors.WalletExists() from error
             raise
 
@@ -71,26 +95,37 @@ class LedgerStore(TableStore):
         return codec.wallet_from_item(item)
 
     def set_wallet_status(self, operator_id: str, player_id: str, status: WalletStatus) -> Wallet:
+        """Lock or unlock; sent again as it is through conflicts (a movement in flight) and lost answers."""
         try:
-            item = self.client.update_item(
-                TableName=self.table,
-                Key=keys.wallet(operator_id, player_id),
-                UpdateExpression="SET #status = :status, updatedAt = :at",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": s(status.value), ":at": s(now_iso())},
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            answer = write_patiently(
+                lambda: self.client.update_item(
+                    TableName=self.table,
+                    Key=keys.wallet(operator_id, player_id),
+                    UpdateExpression="SET #status = :status, updatedAt = :at",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":status": s(status.value), ":at": s(now_iso())},
+                    ReturnValues="ALL_NEW",
+                ),
+                self.budget(),
+                "set wallet status",
+            )
+        except Exception as error:
+            if classify(error, write=True) is Outcome.CONDITION_FAILED:
                 raise errors.WalletNotFound() from error
             raise
-        return codec.wallet_from_item(item)
+        assert answer is not None
+        return codec.wallet_from_item(answer["Attributes"])
 
     # -- movements -----------------------------------------------------------------------------------
 
     def load(
-        self, operator_id: str, player_id: str, request: MovementRequest, also: Sequence[keys.Key] = ()
+        self,
+        operator_id: str,
+        player_id: str,
+        request: MovementRequest,
+        also: Sequence[keys.Key] = (),
+        budget: Budget | None = None,
     ) -> tuple[MovementState, list[codec.Item | None]]:
         """The movement's state, plus ``also`` (a protocol's token or session), in one consistent read."""
         wanted = [
@@ -99,7 +134,7 @@ class LedgerStore(TableStore):
             keys.bet(operator_id, player_id, request.bet_id) if request.bet_id else None,
             *also,
         ]
-        found = iter(self.get_together([key for key in wanted if key is not None]))
+        found = iter(self.get_many([key for key in wanted if key is not None], budget or self.budget()))
         wallet_item, entry_item = next(found), next(found)
         bet_item = next(found) if request.bet_id else None
         state = MovementState(
@@ -109,14 +144,30 @@ class LedgerStore(TableStore):
         )
         return state, list(found)
 
-    def get_together(self, wanted: list[keys.Key]) -> list[codec.Item | None]:
-        """Several items in one strongly consistent, serializable read (``TransactGetItems``)."""
-        response = self.client.transact_get_items(
-            TransactItems=[{"Get": {"TableName": self.table, "Key": key}} for key in wanted]
-        )
-        return [(found.get("Item") or None) for found in response["Responses"]]
+    def get_many(self, wanted: list[keys.Key], budget: Budget | None = None) -> list[codec.Item | None]:
+        """Several items, each strongly consistent, in one ``BatchGetItem`` (the keys must differ); what
+        DynamoDB leaves unprocessed under load is asked again within the budget."""
+        budget = budget or self.budget()
+        found: dict[tuple[str, str], codec.Item] = {}
+        pending: list[keys.Key] = list(wanted)
+        attempt = 0
+        while pending:
+            answer = patiently(
+                lambda asked=pending: self.client.batch_get_item(
+                    RequestItems={self.table: {"Keys": asked, "ConsistentRead": True}}
+                ),
+                budget,
+                "read",
+            )
+            found.update({_identity(item): item for item in answer.get("Responses", {}).get(self.table, [])})
+            pending = answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+            if pending and not pause(attempt, budget):
+                raise errors.TemporarilyUnavailable("read: DynamoDB stayed busy; nothing was committed")
+            attempt += 1
+        return [found.get(_identity(key)) for key in wanted]
 
-    def commit(self, decision: Movement | Rejection, read_version: int) -> None:
+    def commit(self, decision: Movement | Rejection, read_version: int, read_bet: Bet | None = None) -> None:
+        """``read_bet``: the bet as the decision read it (None: absent), checked where nothing else guards it."""
         wallet = decision.wallet
         if isinstance(decision, Movement):
             wallet_action = {"Update": self._wallet_update(wallet, read_version)}
@@ -134,16 +185,28 @@ class LedgerStore(TableStore):
         ]
         if decision.bet is not None:
             actions.append(self._bet_write(wallet, decision.bet))
+        elif decision.entry.bet_id:
+            actions.append({"ConditionCheck": self._bet_unchanged(wallet, decision.entry.bet_id, read_bet)})
         try:
             self.client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            if _code(error) in RETRYABLE_CODES:
-                raise WriteConflict(_code(error)) from error
-            raise
-        except (BotoConnectionError, HTTPClientError) as error:
-            # Ambiguous: the write may have committed and only its answer been lost. Reading again
-            # decides: the entry is there (a replay answers it) or it is not (decide anew).
-            raise WriteConflict(type(error).__name__) from error
+        except STORE_ERRORS as error:
+            outcome = classify(error, write=True)
+            if outcome is Outcome.PERMANENT:
+                raise refused(error, "commit") from error
+            # A failed condition, a conflict or throttle, or a lost answer (the write may have committed):
+            # reading again decides (a committed entry is then answered as a replay).
+            raise WriteConflict(outcome, throttled(error), _wallet_now(error)) from error
+
+    def _bet_unchanged(self, wallet: Wallet, bet_id: str, read_bet: Bet | None) -> dict[str, Any]:
+        """The bet still as the rejection read it: absent, or in the state read."""
+        check: dict[str, Any] = {"TableName": self.table, "Key": keys.bet(wallet.operator_id, wallet.player_id, bet_id)}
+        if read_bet is None:
+            check["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            check["ConditionExpression"] = "#state = :read"
+            check["ExpressionAttributeNames"] = {"#state": "state"}
+            check["ExpressionAttributeValues"] = {":read": s(read_bet.state.value)}
+        return check
 
     def _wallet_update(self, wallet: Wallet, read_version: int) -> dict[str, Any]:
         return {
@@ -154,6 +217,8 @@ class LedgerStore(TableStore):
             # The status read is part of the condition: a lock that lands between our read and our
             # write makes this fail and the movement is decided again against the locked wallet.
             "ConditionExpression": "version = :read AND #status = :status",
+            # Lost to another writer: the answer carries the wallet as it is now, to decide again on.
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
                 ":status": s(wallet.status.value),
@@ -171,6 +236,8 @@ class LedgerStore(TableStore):
             "TableName": self.table,
             "Key": keys.wallet(wallet.operator_id, wallet.player_id),
             "ConditionExpression": "version = :read AND #status = :status",
+            # Lost to another writer: the answer carries the wallet as it is now, to decide again on.
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {":read": n(read_version), ":status": s(wallet.status.value)},
         }
@@ -203,8 +270,7 @@ class LedgerStore(TableStore):
 
     def entries_with_id(self, operator_id: str, player_id: str, transaction_id: str) -> list[Entry]:
         """Every decided action under one transaction id (a bet and its refund may share one)."""
-        response = self.client.query(
-            TableName=self.table,
+        response = self.query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             FilterExpression="transactionId = :id",
             ExpressionAttributeValues={
@@ -221,7 +287,6 @@ class LedgerStore(TableStore):
     ) -> tuple[list[Entry], str | None]:
         """Applied entries newest first, ``limit`` at a time; the cursor is opaque to callers."""
         query: dict[str, Any] = {
-            "TableName": self.table,
             "IndexName": keys.ENTRIES_BY_VERSION,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": s(keys.wallet_pk(operator_id, player_id))},
@@ -232,10 +297,23 @@ class LedgerStore(TableStore):
         start = cursors.decode(cursor, keys.wallet_pk(operator_id, player_id), "TX#", ("entryVersion",))
         if start:
             query["ExclusiveStartKey"] = start
-        response = self.client.query(**query)
+        response = self.query(**query)
         entries = [codec.entry_from_item(item) for item in response["Items"]]
         return entries, cursors.encode(response.get("LastEvaluatedKey"))
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+def _wallet_now(error: Exception) -> Wallet | None:
+    """The wallet a cancelled commit returned (ALL_OLD) when its condition was the only one to fail: the
+    entry is still absent and the bet as read, so the movement can be decided again without a read."""
+    if not isinstance(error, ClientError):
+        return None
+    reasons = error.response.get("CancellationReasons") or []
+    codes = [str(reason.get("Code") or "None") for reason in reasons]
+    if not codes or codes[0] != "ConditionalCheckFailed" or any(code != "None" for code in codes[1:]):
+        return None
+    item = reasons[0].get("Item")
+    return codec.wallet_from_item(item) if item else None
+
+
+def _identity(item: keys.Key | codec.Item) -> tuple[str, str]:
+    return str(item["pk"]["S"]), str(item["sk"]["S"])

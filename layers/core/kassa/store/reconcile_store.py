@@ -4,26 +4,36 @@ partition, and recording runs, findings and published events exactly once."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from kassa import deadline
+from kassa.deadline import Budget
 from kassa.domain.model import Bet, Entry, Outcome, Wallet
 from kassa.reconcile.findings import Finding
-from kassa.store import codec, cursors, keys
+from kassa.settings import settings
+from kassa.store import codec, cursors, keys, outcomes
 from kassa.store.client import TableStore
 from kassa.store.codec import n, s
+from kassa.store.outcomes import write_patiently
 
 # Published-event markers only need to outlive the stream's 24-hour retention (redeliveries).
 OUTBOX_TTL_SECONDS = 3 * 24 * 3600
 
 
 class ReconcileStore(TableStore):
+    def budget(self) -> Budget:
+        """Background work (the stream, audits, reports) may wait longer through throttles than a request."""
+        return deadline.current(settings().batch_retry_budget_seconds)
+
     def _pages(self, **query: Any) -> Iterator[codec.Item]:
-        paginator = self.client.get_paginator("query")
-        for page in paginator.paginate(TableName=self.table, **query):
+        while True:
+            page = self.query(**query)
             yield from page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # -- walking the ledger ----------------------------------------------------------------------
 
@@ -67,8 +77,7 @@ class ReconcileStore(TableStore):
         return wallet, sorted(applied, key=lambda e: e.version), rejected, bets
 
     def entry_at(self, operator_id: str, player_id: str, version: int) -> Entry | None:
-        response = self.client.query(
-            TableName=self.table,
+        response = self.query(
             IndexName=keys.ENTRIES_BY_VERSION,
             ConsistentRead=True,
             KeyConditionExpression="pk = :pk AND entryVersion = :v",
@@ -79,11 +88,19 @@ class ReconcileStore(TableStore):
     # -- recording once ------------------------------------------------------------------------------
 
     def _put_once(self, item: codec.Item) -> bool:
-        """Put unless present; True when this call wrote it (the first time the thing was seen)."""
+        """Put unless present; True when this call wrote it (the first time the thing was seen). After a
+        lost answer the item found is taken as this call's: an event published twice beats one lost."""
         try:
-            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            write_patiently(
+                lambda: self.client.put_item(
+                    TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                ),
+                self.budget(),
+                "record once",
+                took_effect=lambda: True,
+            )
+        except Exception as error:
+            if outcomes.classify(error, write=True) is outcomes.Outcome.CONDITION_FAILED:
                 return False
             raise
         return True
@@ -105,7 +122,6 @@ class ReconcileStore(TableStore):
     ) -> tuple[list[dict[str, Any]], str | None]:
         pk = keys.run_findings_pk(operator_id, run_id) if run_id else keys.recon_pk(operator_id)
         query: dict[str, Any] = {
-            "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :f)",
             "ExpressionAttributeValues": {":pk": s(pk), ":f": s("FINDING#")},
             "Limit": limit,
@@ -114,7 +130,7 @@ class ReconcileStore(TableStore):
         start = cursors.decode(cursor, pk, "FINDING#")
         if start:
             query["ExclusiveStartKey"] = start
-        response = self.client.query(**query)
+        response = self.query(**query)
         found = [json.loads(codec.text(item, "finding")) for item in response["Items"]]
         return found, cursors.encode(response.get("LastEvaluatedKey"))
 
@@ -128,7 +144,8 @@ class ReconcileStore(TableStore):
 
     def unmark_published(self, operator_id: str, entry_pk: str, entry_sk: str) -> None:
         """Undo a marker whose event could not be sent, so the redelivered record sends it."""
-        self.client.delete_item(TableName=self.table, Key=keys.outbox(operator_id, entry_pk, entry_sk))
+        key = keys.outbox(operator_id, entry_pk, entry_sk)
+        write_patiently(lambda: self.client.delete_item(TableName=self.table, Key=key), self.budget(), "unmark")
 
     # -- runs ------------------------------------------------------------------------------------------
 
@@ -141,21 +158,33 @@ class ReconcileStore(TableStore):
             "run": s(json.dumps(run, sort_keys=True)),
             "status": s(str(run["status"])),
         }
-        self.client.put_item(TableName=self.table, Item=item)
+        write_patiently(lambda: self.client.put_item(TableName=self.table, Item=item), self.budget(), "put run")
 
     def claim_run(self, operator_id: str, run_id: str) -> bool:
-        """pending -> running, once: a redelivered stream record must not run the same run twice."""
+        """pending -> running, once: a redelivered stream record must not run the same run twice. The
+        claim carries a token of its own, so a claim whose answer was lost is recognised as this one."""
+        token = secrets.token_hex(8)
+
+        def claimed_by_us() -> bool:
+            item = self.read(keys.run(operator_id, run_id))
+            return item is not None and codec.optional_text(item, "claimedBy") == token
+
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=keys.run(operator_id, run_id),
-                UpdateExpression="SET #status = :running",
-                ConditionExpression="#status = :pending",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":running": s("running"), ":pending": s("pending")},
+            write_patiently(
+                lambda: self.client.update_item(
+                    TableName=self.table,
+                    Key=keys.run(operator_id, run_id),
+                    UpdateExpression="SET #status = :running, claimedBy = :token",
+                    ConditionExpression="#status = :pending",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":running": s("running"), ":pending": s("pending"), ":token": s(token)},
+                ),
+                self.budget(),
+                "claim run",
+                took_effect=claimed_by_us,
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        except Exception as error:
+            if outcomes.classify(error, write=True) is outcomes.Outcome.CONDITION_FAILED:
                 return False
             raise
         return True

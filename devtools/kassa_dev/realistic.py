@@ -1,0 +1,289 @@
+"""The embedded DynamoDB's realistic mode: DynamoDB's transaction conflicts, throttling and lost answers.
+
+moto applies one request at a time (``embedded_dynamodb`` serializes them), so nothing is ever in flight
+and nothing ever conflicts, throttles or loses an answer: code that is wrong about those passes every
+local test. This mode models what DynamoDB's developer guide states for transactions, so the local
+stack shows it:
+
+- A ``TransactWriteItems`` has a prepare-commit window. It is applied (all or nothing, as moto does),
+  then its items stay *in flight* for ``window_seconds`` before it answers; the request lock is free
+  meanwhile, so other requests arrive during the window. While an item is in flight:
+
+  ========================================  =======================================================
+  another request touching the item          answer
+  ========================================  =======================================================
+  ``TransactWriteItems``                     ``TransactionCanceledException``, reason
+                                             ``TransactionConflict`` for that action, ``None`` others
+  ``TransactGetItems``                       the same
+  ``PutItem`` / ``UpdateItem`` /             ``TransactionConflictException``
+  ``DeleteItem``
+  ``GetItem`` / ``BatchGetItem`` / ``Query`` answered (read-committed: they never conflict)
+  ========================================  =======================================================
+
+  Single-item writes have no window of their own: each is atomic under the lock.
+
+- Injected faults, each with a probability drawn from one seeded generator (the same seed replays the
+  same faults for the same sequence of requests), on requests of Kassa's own client only (its user
+  agent carries ``kassa.store.client.USER_AGENT``), so a test's own reads and writes are never hit:
+  throttling in both shapes (a request-level ``ThrottlingException`` or
+  ``ProvisionedThroughputExceededException``, and a transaction cancelled with reason
+  ``ThrottlingError``); ``ItemCollectionSizeLimitExceeded`` on a write; and a lost answer after a
+  committed write (``InternalServerError``: DynamoDB's "the request may or may not have succeeded").
+
+Off by default. ``configure(...)`` sets it for the process (tests); ``kassa serve`` reads
+``KASSA_REALISTIC_DYNAMODB`` (``1``, or ``window=0.005,throttle=0.01,collection=0,lost=0,seed=7``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+
+TARGET_PREFIX = "DynamoDB_20120810."
+KASSA_USER_AGENT = "kassa-ledger"  # kassa.store.client.USER_AGENT (not imported: the layer is not a dev dependency)
+_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+_SINGLE_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
+_TRANSACTIONS = frozenset({"TransactWriteItems", "TransactGetItems"})
+
+_StartResponse = Callable[..., Any]
+_Wsgi = Callable[[dict[str, Any], _StartResponse], Iterable[bytes]]
+Key = tuple[str, str]  # (table, the key's attributes as canonical JSON)
+
+
+@dataclass(frozen=True)
+class Realism:
+    enabled: bool = False
+    window_seconds: float = 0.003
+    throttle: float = 0.0
+    collection: float = 0.0
+    lost: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class _State:
+    realism: Realism = field(default_factory=Realism)
+    rng: random.Random = field(default_factory=random.Random)
+    in_flight: dict[Key, int] = field(default_factory=dict)  # key -> transactions holding it
+    counts: dict[str, int] = field(default_factory=dict)  # what was injected or refused, by kind
+
+
+_STATE = _State()
+
+
+def configure(**settings: Any) -> Realism:
+    """Set the mode for this process (``enabled=True`` to switch it on); resets the fault generator."""
+    _STATE.realism = replace(Realism(), **settings)
+    _STATE.rng = random.Random(_STATE.realism.seed)  # fault injection, not security
+    _STATE.counts.clear()
+    return _STATE.realism
+
+
+def from_environment(value: str | None) -> Realism:
+    """``KASSA_REALISTIC_DYNAMODB``: empty/0 off; ``1`` on with defaults; or ``name=value,...``."""
+    if not value or value.strip() in ("0", "false", "off"):
+        return configure()
+    if value.strip() in ("1", "true", "on"):
+        return configure(enabled=True)
+    names = {"window": "window_seconds", "throttle": "throttle", "collection": "collection", "lost": "lost"}
+    settings: dict[str, Any] = {"enabled": True}
+    for part in value.split(","):
+        name, _, number = part.partition("=")
+        name = name.strip()
+        if name == "seed":
+            settings["seed"] = int(number)
+        elif name in names:
+            settings[names[name]] = float(number)
+        else:
+            raise ValueError(
+                f"KASSA_REALISTIC_DYNAMODB: unknown setting {name!r} (window, throttle, collection, lost, seed)"
+            )
+    return configure(**settings)
+
+
+def current() -> Realism:
+    return _STATE.realism
+
+
+def counts() -> dict[str, int]:
+    """What the mode refused or injected since ``configure``: conflict, throttle, collection, lost."""
+    return dict(_STATE.counts)
+
+
+# --------------------------------------------------------------------------- keys of a request
+
+
+def _table_key_attributes(table_name: str) -> tuple[str, ...]:
+    for backend in dynamodb_backends[DEFAULT_ACCOUNT_ID].values():
+        table = backend.tables.get(table_name)
+        if table is not None:
+            return tuple(a for a in (table.hash_key_attr, table.range_key_attr) if a)
+    return ()
+
+
+def _key(table: str, key: dict[str, Any]) -> Key:
+    return table, json.dumps(key, sort_keys=True)
+
+
+def _item_key(table: str, item: dict[str, Any]) -> Key:
+    return _key(table, {name: item.get(name) for name in _table_key_attributes(table)})
+
+
+def keys_of(operation: str, body: dict[str, Any]) -> list[Key]:
+    """The items a request touches, in the order of its actions."""
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [_key(body["TableName"], body["Key"])]
+    if operation == "PutItem":
+        return [_item_key(body["TableName"], body["Item"])]
+    if operation in _TRANSACTIONS:
+        found = []
+        for action in body.get("TransactItems") or []:
+            ((_, op),) = action.items()
+            found.append(_item_key(op["TableName"], op["Item"]) if "Item" in op else _key(op["TableName"], op["Key"]))
+        return found
+    return []
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _error(error_type: str, message: str, **extra: Any) -> tuple[str, bytes]:
+    body = {"__type": _ERROR_PREFIX + error_type, "message": message, **extra}
+    return ("500 Internal Server Error" if error_type == "InternalServerError" else "400 Bad Request"), json.dumps(
+        body
+    ).encode()
+
+
+def _cancelled(reasons: list[str]) -> tuple[str, bytes]:
+    listed = ", ".join(reasons)
+    return _error(
+        "TransactionCanceledException",
+        f"Transaction cancelled, please refer cancellation reasons for specific reasons [{listed}]",
+        CancellationReasons=[{"Code": code} if code == "None" else {"Code": code, "Message": code} for code in reasons],
+    )
+
+
+def _conflict(operation: str, keys: list[Key]) -> tuple[str, bytes] | None:
+    busy = [key in _STATE.in_flight for key in keys]
+    if not any(busy):
+        return None
+    _STATE.counts["conflict"] = _STATE.counts.get("conflict", 0) + 1
+    if operation in _TRANSACTIONS:
+        return _cancelled(["TransactionConflict" if b else "None" for b in busy])
+    return _error("TransactionConflictException", "Transaction is ongoing for the item")
+
+
+def _injected(operation: str, keys: list[Key]) -> tuple[str, bytes] | None:
+    """A throttle or an item-collection refusal, drawn from the seeded generator (before anything is done)."""
+    realism, rng = _STATE.realism, _STATE.rng
+    if realism.throttle and rng.random() < realism.throttle:
+        _STATE.counts["throttle"] = _STATE.counts.get("throttle", 0) + 1
+        if operation in _TRANSACTIONS and keys and rng.random() < 0.5:
+            at = rng.randrange(len(keys))
+            return _cancelled(["ThrottlingError" if i == at else "None" for i in range(len(keys))])
+        if rng.random() < 0.5:
+            return _error("ThrottlingException", "Rate of requests exceeds the allowed throughput.")
+        return _error(
+            "ProvisionedThroughputExceededException", "The level of configured provisioned throughput was exceeded."
+        )
+    writes = operation in _SINGLE_WRITES or operation == "TransactWriteItems"
+    if writes and realism.collection and rng.random() < realism.collection:
+        _STATE.counts["collection"] = _STATE.counts.get("collection", 0) + 1
+        if operation == "TransactWriteItems":
+            return _cancelled(["ItemCollectionSizeLimitExceeded"] + ["None"] * (len(keys) - 1))
+        return _error("ItemCollectionSizeLimitExceededException", "Collection size exceeded.")
+    return None
+
+
+def _lose_answer(operation: str) -> bool:
+    realism = _STATE.realism
+    writes = operation in _SINGLE_WRITES or operation == "TransactWriteItems"
+    if writes and realism.lost and _STATE.rng.random() < realism.lost:
+        _STATE.counts["lost"] = _STATE.counts.get("lost", 0) + 1
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- the middleware
+
+
+class RealisticRequests:
+    """WSGI middleware around moto's app, under the embedded server's request lock (``lock``)."""
+
+    def __init__(self, app: _Wsgi, lock: threading.Lock) -> None:
+        self._app = app
+        self._lock = lock
+
+    def __call__(self, environ: dict[str, Any], start_response: _StartResponse) -> list[bytes]:
+        target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
+        if not _STATE.realism.enabled or not target.startswith(TARGET_PREFIX):
+            with self._lock:
+                return self._plain(environ, start_response)
+        operation = target.removeprefix(TARGET_PREFIX)
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(raw)
+        kassas = KASSA_USER_AGENT in str(environ.get("HTTP_USER_AGENT") or "")
+        held: list[Key] = []
+        with self._lock:
+            try:
+                keys = keys_of(operation, json.loads(raw or b"{}"))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                keys = []  # moto answers the malformed request itself
+            refused = _conflict(operation, keys) or (_injected(operation, keys) if kassas else None)
+            if refused is not None:
+                return _answer(start_response, *refused)
+            status, headers, body = _call(self._app, environ)
+            if operation == "TransactWriteItems" and status.startswith("200"):
+                held = keys
+                for key in held:
+                    _STATE.in_flight[key] = _STATE.in_flight.get(key, 0) + 1
+            lose = kassas and status.startswith("200") and _lose_answer(operation)
+        if held:
+            time.sleep(_STATE.realism.window_seconds)  # the commit's window: other requests go on
+            with self._lock:
+                for key in held:
+                    left = _STATE.in_flight.get(key, 1) - 1
+                    if left:
+                        _STATE.in_flight[key] = left
+                    else:
+                        _STATE.in_flight.pop(key, None)
+        if lose:
+            return _answer(start_response, *_error("InternalServerError", "Internal server error"))
+        start_response(status, headers)
+        return [body]
+
+    def _plain(self, environ: dict[str, Any], start_response: _StartResponse) -> list[bytes]:
+        status, headers, body = _call(self._app, environ)
+        start_response(status, headers)
+        return [body]
+
+
+def _call(app: _Wsgi, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        captured["status"], captured["headers"] = status, headers
+        return lambda _data: None
+
+    response = app(environ, capture)
+    try:
+        body = b"".join(response)
+    finally:
+        close = getattr(response, "close", None)
+        if close is not None:
+            close()
+    return captured["status"], captured["headers"], body
+
+
+def _answer(start_response: _StartResponse, status: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))])
+    return [body]

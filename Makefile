@@ -62,9 +62,11 @@ layer-requirements: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m kassa_dev.bench
+	$(BIN)/python -m kassa_dev.bench.contention
 
 stress: $(STAMP)
 	$(BIN)/python -m kassa_dev.bank --clients 16 --operations 20000 --wallets 8
+	KASSA_CONTENTION_MOVES=50 $(BIN)/pytest -q tests/integration/test_contention.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

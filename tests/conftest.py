@@ -17,6 +17,18 @@ from kassa_dev.python312 import MISSING, find_python312
 from kassa_dev.stack import DemoCredentials, LocalStack
 
 
+@pytest.fixture
+def realistic_dynamodb() -> Iterator[None]:
+    """The embedded DynamoDB as DynamoDB behaves under contention (kassa_dev.realistic): a transaction's
+    items are in flight for a commit window, and what touches them meanwhile is refused as DynamoDB does.
+    On for the concurrency, contention and fault suites."""
+    from kassa_dev import realistic
+
+    realistic.configure(enabled=True)
+    yield
+    realistic.configure()
+
+
 @pytest.fixture(scope="session")
 def python312() -> Path:
     """Lambda's Python, which sam build and the artifact smoke test need. Missing, those tests fail in CI

@@ -75,6 +75,7 @@ class _State:
     rng: random.Random = field(default_factory=random.Random)
     in_flight: dict[Key, int] = field(default_factory=dict)  # key -> transactions holding it
     counts: dict[str, int] = field(default_factory=dict)  # what was injected or refused, by kind
+    requests: dict[str, int] = field(default_factory=dict)  # DynamoDB requests served, by operation
 
 
 _STATE = _State()
@@ -85,6 +86,7 @@ def configure(**settings: Any) -> Realism:
     _STATE.realism = replace(Realism(), **settings)
     _STATE.rng = random.Random(_STATE.realism.seed)  # fault injection, not security
     _STATE.counts.clear()
+    _STATE.requests.clear()
     return _STATE.realism
 
 
@@ -117,6 +119,11 @@ def current() -> Realism:
 def counts() -> dict[str, int]:
     """What the mode refused or injected since ``configure``: conflict, throttle, collection, lost."""
     return dict(_STATE.counts)
+
+
+def requests() -> dict[str, int]:
+    """DynamoDB requests the embedded server received since ``configure``, by operation (on or off)."""
+    return dict(_STATE.requests)
 
 
 # --------------------------------------------------------------------------- keys of a request
@@ -225,15 +232,18 @@ class RealisticRequests:
 
     def __call__(self, environ: dict[str, Any], start_response: _StartResponse) -> list[bytes]:
         target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
-        if not _STATE.realism.enabled or not target.startswith(TARGET_PREFIX):
+        operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
+        if not _STATE.realism.enabled or not operation:
             with self._lock:
+                if operation:
+                    _STATE.requests[operation] = _STATE.requests.get(operation, 0) + 1
                 return self._plain(environ, start_response)
-        operation = target.removeprefix(TARGET_PREFIX)
         raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         environ["wsgi.input"] = io.BytesIO(raw)
         kassas = KASSA_USER_AGENT in str(environ.get("HTTP_USER_AGENT") or "")
         held: list[Key] = []
         with self._lock:
+            _STATE.requests[operation] = _STATE.requests.get(operation, 0) + 1
             try:
                 keys = keys_of(operation, json.loads(raw or b"{}"))
             except (ValueError, KeyError, TypeError, AttributeError):

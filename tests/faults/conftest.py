@@ -279,6 +279,11 @@ class Faults:
         return done
 
 
+@pytest.fixture(autouse=True)
+def _realistic(realistic_dynamodb: None) -> None:
+    """Every fault test runs on the embedded DynamoDB's realistic mode (transaction conflicts)."""
+
+
 @pytest.fixture
 def faults() -> Iterator[Faults]:
     injector = Faults()

@@ -5,11 +5,16 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+import pytest
+
 from kassa import errors, ledger
 from kassa.domain.model import Action
 from kassa.domain.movements import MovementRequest
 from kassa.store.ledger_store import LedgerStore
 from tests.conftest import Api, new_id
+
+# DynamoDB's transaction conflicts, as the embedded DynamoDB models them (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("realistic_dynamodb")
 
 THREADS = 16
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -32,14 +31,7 @@ MOVES_EACH = int(os.environ.get("KASSA_CONTENTION_MOVES") or 12)  # the target i
 
 
 @pytest.fixture
-def realistic_mode() -> Iterator[None]:
-    realistic.configure(enabled=True)
-    yield
-    realistic.configure()
-
-
-@pytest.fixture
-def busy_api(pooled_gateway: LocalGateway, demo: DemoCredentials, realistic_mode: None) -> Api:
+def busy_api(pooled_gateway: LocalGateway, demo: DemoCredentials, realistic_dynamodb: None) -> Api:
     """Sixteen writers through the local stack's worker processes (8, as `make run` has by default): like
     Lambda, a function runs when a worker takes the request; a request waiting for one waits outside it."""
     return Api(pooled_gateway, demo.api_key)

@@ -18,6 +18,9 @@ import pytest
 
 from tests.onewallet.conftest import D, OneWalletClient, assert_ledger, expect
 
+# DynamoDB's transaction conflicts, as the embedded DynamoDB models them (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("realistic_dynamodb")
+
 THREADS = 16
 
 

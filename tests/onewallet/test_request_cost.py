@@ -79,9 +79,7 @@ def test_a_duplicate_costs_one_read(
     }
     if method != "debit":
         expect(inproc.call(method, bodies[method]), "OK")
-    assert measure(counted, inproc, method, {**bodies[method], "uuid": "retry"}, duplicate_status) == [
-        "BatchGetItem"
-    ]
+    assert measure(counted, inproc, method, {**bodies[method], "uuid": "retry"}, duplicate_status) == ["BatchGetItem"]
 
 
 def test_a_cold_token_costs_one_index_query_once(

@@ -76,7 +76,7 @@ def move_money(
             return _replayed(decision)
         assert state.wallet is not None  # decide() refuses a missing wallet
         try:
-            store.commit(decision, read_version=state.wallet.version, read_bet=state.bet)
+            store.commit(decision, read_version=state.wallet.version)
         except WriteConflict as conflict:
             logger.debug("movement not committed, reading again", extra={"attempt": attempts, "why": str(conflict)})
             if conflict.outcome is Outcome.TRANSIENT:

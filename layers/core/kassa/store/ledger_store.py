@@ -9,9 +9,9 @@
    overtaken by a bet decided before it;
 2. the entry put requires that no entry with that (transaction id, action) exists: the permanent
    idempotency record;
-3. the bet put or update requires the bet's expected state (new, or open), so a bet settles once; a
-   rejection that writes no bet but was decided on the bet's state (a win of a settled bet, a bet id
-   already taken) checks that state instead.
+3. the bet put or update requires the bet's expected state (new, or open), so a bet settles once. A
+   rejection that writes no bet was decided on a bet fact that never changes back (the bet exists; it is
+   settled, cancelled or a tombstone, states a bet never leaves), so it needs no check of its own.
 
 Why the read is not a ``TransactGetItems``: that fails (``TransactionConflict``) whenever an item it reads
 is part of a write in flight, which on a busy wallet is most of the time, and costs twice the capacity.
@@ -35,7 +35,7 @@ from botocore.exceptions import ClientError
 from kassa import errors
 from kassa.clock import now_iso
 from kassa.deadline import Budget
-from kassa.domain.model import Bet, Entry, Wallet, WalletStatus
+from kassa.domain.model import Entry, Wallet, WalletStatus
 from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection
 from kassa.store import codec, cursors, keys
 from kassa.store.client import TableStore
@@ -166,8 +166,7 @@ class LedgerStore(TableStore):
             attempt += 1
         return [found.get(_identity(key)) for key in wanted]
 
-    def commit(self, decision: Movement | Rejection, read_version: int, read_bet: Bet | None = None) -> None:
-        """``read_bet``: the bet as the decision read it (None: absent), checked where nothing else guards it."""
+    def commit(self, decision: Movement | Rejection, read_version: int) -> None:
         wallet = decision.wallet
         if isinstance(decision, Movement):
             wallet_action = {"Update": self._wallet_update(wallet, read_version)}
@@ -185,8 +184,6 @@ class LedgerStore(TableStore):
         ]
         if decision.bet is not None:
             actions.append(self._bet_write(wallet, decision.bet))
-        elif decision.entry.bet_id:
-            actions.append({"ConditionCheck": self._bet_unchanged(wallet, decision.entry.bet_id, read_bet)})
         try:
             self.client.transact_write_items(TransactItems=actions)
         except STORE_ERRORS as error:
@@ -196,17 +193,6 @@ class LedgerStore(TableStore):
             # A failed condition, a conflict or throttle, or a lost answer (the write may have committed):
             # reading again decides (a committed entry is then answered as a replay).
             raise WriteConflict(outcome, throttled(error), _wallet_now(error)) from error
-
-    def _bet_unchanged(self, wallet: Wallet, bet_id: str, read_bet: Bet | None) -> dict[str, Any]:
-        """The bet still as the rejection read it: absent, or in the state read."""
-        check: dict[str, Any] = {"TableName": self.table, "Key": keys.bet(wallet.operator_id, wallet.player_id, bet_id)}
-        if read_bet is None:
-            check["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            check["ConditionExpression"] = "#state = :read"
-            check["ExpressionAttributeNames"] = {"#state": "state"}
-            check["ExpressionAttributeValues"] = {":read": s(read_bet.state.value)}
-        return check
 
     def _wallet_update(self, wallet: Wallet, read_version: int) -> dict[str, Any]:
         return {

@@ -96,7 +96,6 @@ _QUERY_SIGNATURE = inspect.signature(moto_table_query)
 _REQUEST_LOCK = threading.Lock()
 
 
-
 class EmbeddedDynamoDB:
     """moto's server on a background thread, one request at a time. ``port=0``: a free port.
 

@@ -203,11 +203,11 @@ def test_the_default_budgets_are_the_settings(
     interface: str,
 ) -> None:
     """Without KASSA_RETRY_BUDGET_MS / KASSA_ONEWALLET_RETRY_BUDGET_MS, a native request keeps trying
-    for 2 s, a One Wallet call for 450 ms (a provider waits ~700 ms for its answer)."""
+    for 2 s, a One Wallet call for 600 ms (a provider waits ~700 ms for its answer)."""
     retry_budget(None)
-    assert (settings().retry_budget_seconds, settings().onewallet_retry_budget_seconds) == (2.0, 0.45)
+    assert (settings().retry_budget_seconds, settings().onewallet_retry_budget_seconds) == (2.0, 0.6)
     commits = commits_sent(api, onewallet, faults, clock, interface)
-    assert_spent(commits, 2.0 if interface == "native" else 0.45)
+    assert_spent(commits, 2.0 if interface == "native" else 0.6)
 
 
 @pytest.mark.parametrize("interface", ["native", "onewallet"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -20,6 +21,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +132,7 @@ def run_cell(client: Client, protocol: str, writers: int, moves: int, on: bool, 
         round(requests.get("TransactWriteItems", 0) / total, 2),
         round(requests.get("BatchGetItem", 0) / total, 2),
         conflicts,
-        status == 200 and wallet["balance"] == str(funds - applied),
+        status == 200 and Decimal(wallet["balance"]) == funds - applied,
     )
 
 
@@ -171,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="file whose Contention section is replaced ('-': none)")
     args = parser.parse_args(argv)
     writer_counts = [int(w) for w in args.writers.split(",")]
+    # The workers' per-request log lines and metrics would drown the report (they go to stdout).
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     cells: list[Cell] = []
     with LocalStack(table=f"kassa-contention-{uuid.uuid4().hex[:6]}") as stack:
         demo = stack.seed_demo_operator()

@@ -30,7 +30,7 @@ def settings() -> Settings:
     return Settings(
         table_name=os.environ.get("KASSA_TABLE", "kassa-ledger"),
         retry_budget_seconds=int(os.environ.get("KASSA_RETRY_BUDGET_MS", "2000")) / 1000,
-        onewallet_retry_budget_seconds=int(os.environ.get("KASSA_ONEWALLET_RETRY_BUDGET_MS", "450")) / 1000,
+        onewallet_retry_budget_seconds=int(os.environ.get("KASSA_ONEWALLET_RETRY_BUDGET_MS", "600")) / 1000,
         batch_retry_budget_seconds=int(os.environ.get("KASSA_BATCH_RETRY_BUDGET_MS", "60000")) / 1000,
         credential_cache_seconds=int(os.environ.get("KASSA_CREDENTIAL_CACHE_SECONDS", "300")),
         default_session_ttl_seconds=int(os.environ.get("KASSA_SESSION_TTL_SECONDS", "3600")),

@@ -7,7 +7,7 @@ from kassa.clock import now_iso
 from kassa.store import codec, keys
 from kassa.store.client import TableStore
 from kassa.store.codec import s
-from kassa.store.outcomes import Outcome, classify, failed_condition_at, write_patiently
+from kassa.store.outcomes import failed_condition_at, write_patiently
 
 API_KEY = "apikey"
 ONEWALLET = "onewallet"
@@ -49,17 +49,13 @@ class AccessStore(TableStore):
             {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
             for item in items
         ]
-        try:
-            write_patiently(
-                lambda: self.client.transact_write_items(TransactItems=puts),
-                self.budget(),
-                "create operator",
-                took_effect=lambda: self._holds_key(operator_id, key_id, key_hash),
-            )
-        except Exception as error:
-            if classify(error, write=True) is Outcome.CONDITION_FAILED:
-                raise OperatorExists() from error
-            raise
+        write_patiently(
+            lambda: self.client.transact_write_items(TransactItems=puts),
+            self.budget(),
+            "create operator",
+            took_effect=lambda: self._holds_key(operator_id, key_id, key_hash),
+            condition_failed=lambda: OperatorExists(),
+        )
 
     def add_api_key(self, operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...]) -> None:
         """Another key of an existing operator: one transaction that checks the operator and puts the key."""
@@ -91,44 +87,36 @@ class AccessStore(TableStore):
 
     def delete_api_key(self, operator_id: str, key_id: str) -> None:
         """The key stops working at once: a warm authorizer re-reads the key item on every request."""
-        try:
-            write_patiently(
-                lambda: self.client.delete_item(
-                    TableName=self.table,
-                    Key=keys.api_key(operator_id, key_id),
-                    ConditionExpression="attribute_exists(pk)",
-                ),
-                self.budget(),
-                "revoke API key",
-                took_effect=lambda: self.get_api_key(operator_id, key_id) is None,
-            )
-        except Exception as error:
-            if classify(error, write=True) is Outcome.CONDITION_FAILED:
-                raise errors.KeyNotFound(f"no API key {key_id} for operator {operator_id}") from error
-            raise
+        write_patiently(
+            lambda: self.client.delete_item(
+                TableName=self.table,
+                Key=keys.api_key(operator_id, key_id),
+                ConditionExpression="attribute_exists(pk)",
+            ),
+            self.budget(),
+            "revoke API key",
+            took_effect=lambda: self.get_api_key(operator_id, key_id) is None,
+            condition_failed=lambda: errors.KeyNotFound(f"no API key {key_id} for operator {operator_id}"),
+        )
 
     def replace_onewallet_token(self, operator_id: str, token_hash: str) -> None:
         """Swap the token's hash in place (the integration's settings on the item stay)."""
-        try:
-            write_patiently(
-                lambda: self.client.update_item(
-                    TableName=self.table,
-                    Key=keys.onewallet_token(operator_id),
-                    UpdateExpression="SET secretHash = :hash, credentialHash = :lookup, rotatedAt = :at",
-                    ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeValues={
-                        ":hash": s(token_hash),
-                        ":lookup": s(keys.credential_lookup(ONEWALLET, token_hash)),
-                        ":at": s(now_iso()),
-                    },
-                ),
-                self.budget(),
-                "rotate One Wallet token",
-            )
-        except Exception as error:
-            if classify(error, write=True) is Outcome.CONDITION_FAILED:
-                raise errors.InvalidRequest(f"no operator {operator_id}") from error
-            raise
+        write_patiently(
+            lambda: self.client.update_item(
+                TableName=self.table,
+                Key=keys.onewallet_token(operator_id),
+                UpdateExpression="SET secretHash = :hash, credentialHash = :lookup, rotatedAt = :at",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={
+                    ":hash": s(token_hash),
+                    ":lookup": s(keys.credential_lookup(ONEWALLET, token_hash)),
+                    ":at": s(now_iso()),
+                },
+            ),
+            self.budget(),
+            "rotate One Wallet token",
+            condition_failed=lambda: errors.InvalidRequest(f"no operator {operator_id}"),
+        )
 
     def _holds_key(self, operator_id: str, key_id: str, key_hash: str) -> bool:
         """Whether the key item is there with this hash: an earlier attempt whose answer was lost wrote it."""

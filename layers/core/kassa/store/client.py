@@ -30,24 +30,17 @@ def aws(service: str) -> Any:
     import botocore.session
     from botocore.config import Config
 
-    if service == "dynamodb":
-        config = Config(
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            connect_timeout=0.5,
-            read_timeout=1,
-            tcp_keepalive=True,
-            max_pool_connections=50,
-            user_agent_extra=USER_AGENT,
-        )
-    else:
-        config = Config(
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=1,
-            read_timeout=5,
-            tcp_keepalive=True,
-            max_pool_connections=50,
-            user_agent_extra=USER_AGENT,
-        )
+    # DynamoDB: one attempt, short timeouts (Kassa retries within its budget); others: botocore's retries.
+    dynamo = service == "dynamodb"
+    retries, connect, read = ({"total_max_attempts": 1}, 0.5, 1) if dynamo else ({"max_attempts": 3}, 1, 5)
+    config = Config(
+        retries={**retries, "mode": "standard"},
+        connect_timeout=connect,
+        read_timeout=read,
+        tcp_keepalive=True,
+        max_pool_connections=50,
+        user_agent_extra=USER_AGENT,
+    )
     return botocore.session.get_session().create_client(service, config=config)
 
 

@@ -74,19 +74,15 @@ class LedgerStore(TableStore):
             found = self.read(keys.wallet(wallet.operator_id, wallet.player_id))
             return found is not None and found.get("createdAt") == item.get("createdAt")
 
-        try:
-            write_patiently(
-                lambda: self.client.put_item(
-                    TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-                ),
-                self.budget(),
-                "open wallet",
-                took_effect=ours,
-            )
-        except Exception as error:
-            if classify(error, write=True) is Outcome.CONDITION_FAILED:
-                raise errors.WalletExists() from error
-            raise
+        write_patiently(
+            lambda: self.client.put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            ),
+            self.budget(),
+            "open wallet",
+            took_effect=ours,
+            condition_failed=lambda: errors.WalletExists(),
+        )
 
     def get_wallet(self, operator_id: str, player_id: str) -> Wallet:
         item = self.read(keys.wallet(operator_id, player_id))
@@ -96,24 +92,20 @@ class LedgerStore(TableStore):
 
     def set_wallet_status(self, operator_id: str, player_id: str, status: WalletStatus) -> Wallet:
         """Lock or unlock; sent again as it is through conflicts (a movement in flight) and lost answers."""
-        try:
-            answer = write_patiently(
-                lambda: self.client.update_item(
-                    TableName=self.table,
-                    Key=keys.wallet(operator_id, player_id),
-                    UpdateExpression="SET #status = :status, updatedAt = :at",
-                    ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={":status": s(status.value), ":at": s(now_iso())},
-                    ReturnValues="ALL_NEW",
-                ),
-                self.budget(),
-                "set wallet status",
-            )
-        except Exception as error:
-            if classify(error, write=True) is Outcome.CONDITION_FAILED:
-                raise errors.WalletNotFound() from error
-            raise
+        answer = write_patiently(
+            lambda: self.client.update_item(
+                TableName=self.table,
+                Key=keys.wallet(operator_id, player_id),
+                UpdateExpression="SET #status = :status, updatedAt = :at",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":status": s(status.value), ":at": s(now_iso())},
+                ReturnValues="ALL_NEW",
+            ),
+            self.budget(),
+            "set wallet status",
+            condition_failed=lambda: errors.WalletNotFound(),
+        )
         assert answer is not None
         return codec.wallet_from_item(answer["Attributes"])
 

@@ -180,12 +180,18 @@ def patiently(call: Callable[[], T], budget: Budget, what: str) -> T:
 
 
 def write_patiently(
-    call: Callable[[], T], budget: Budget, what: str, *, took_effect: Callable[[], bool] | None = None
+    call: Callable[[], T],
+    budget: Budget,
+    what: str,
+    *,
+    took_effect: Callable[[], bool] | None = None,
+    condition_failed: Callable[[], Exception] | None = None,
 ) -> T | None:
     """A conditional write that may be sent again as it is (the same item, the same condition): tried
-    again on conflicts, throttles and lost answers while the budget lasts. A failed condition is raised
-    as it came (the caller knows what it means), unless an earlier attempt's answer was lost and
-    ``took_effect()`` says that attempt is what the condition now sees: then the write is done (None)."""
+    again on conflicts, throttles and lost answers while the budget lasts. A failed condition raises
+    ``condition_failed()`` (what it means to the caller: no such wallet, already exists, ...), or the error
+    as it came, unless an earlier attempt's answer was lost and ``took_effect()`` says that attempt is what
+    the condition now sees: then the write is done (None)."""
     attempt, lost = 0, False
     while True:
         try:
@@ -197,6 +203,8 @@ def write_patiently(
             if outcome is Outcome.CONDITION_FAILED:
                 if lost and took_effect is not None and took_effect():
                     return None
+                if condition_failed is not None:
+                    raise condition_failed() from error
                 raise
             lost = lost or outcome is Outcome.AMBIGUOUS
             attempt = _again(error, attempt, budget, what)

@@ -13,13 +13,17 @@ from kassa.deadline import Budget
 from kassa.domain.model import Bet, Entry, Outcome, Wallet
 from kassa.reconcile.findings import Finding
 from kassa.settings import settings
-from kassa.store import codec, cursors, keys, outcomes
+from kassa.store import codec, cursors, keys
 from kassa.store.client import TableStore
 from kassa.store.codec import n, s
 from kassa.store.outcomes import write_patiently
 
 # Published-event markers only need to outlive the stream's 24-hour retention (redeliveries).
 OUTBOX_TTL_SECONDS = 3 * 24 * 3600
+
+
+class _Already(Exception):
+    """The item was there: someone recorded or claimed it first."""
 
 
 class ReconcileStore(TableStore):
@@ -98,11 +102,10 @@ class ReconcileStore(TableStore):
                 self.budget(),
                 "record once",
                 took_effect=lambda: True,
+                condition_failed=_Already,
             )
-        except Exception as error:
-            if outcomes.classify(error, write=True) is outcomes.Outcome.CONDITION_FAILED:
-                return False
-            raise
+        except _Already:
+            return False
         return True
 
     def record_finding(self, operator_id: str, found: Finding, now: str, run_id: str | None = None) -> bool:
@@ -182,11 +185,10 @@ class ReconcileStore(TableStore):
                 self.budget(),
                 "claim run",
                 took_effect=claimed_by_us,
+                condition_failed=_Already,
             )
-        except Exception as error:
-            if outcomes.classify(error, write=True) is outcomes.Outcome.CONDITION_FAILED:
-                return False
-            raise
+        except _Already:
+            return False
         return True
 
     def get_run(self, operator_id: str, run_id: str) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from kassa.domain.sessions import Session
 from kassa.store import codec, keys
 from kassa.store.client import TableStore
 from kassa.store.codec import n, s
-from kassa.store.outcomes import Outcome, classify, failed_condition_at, write_patiently
+from kassa.store.outcomes import failed_condition_at, write_patiently
 
 
 class SessionStore(TableStore):
@@ -54,21 +54,17 @@ class SessionStore(TableStore):
             raise
 
     def close(self, operator_id: str, sid_hash: str) -> None:
-        try:
-            write_patiently(
-                lambda: self.client.delete_item(
-                    TableName=self.table,
-                    Key=keys.session(operator_id, sid_hash),
-                    ConditionExpression="attribute_exists(pk)",
-                ),
-                self.budget(),
-                "close session",
-                took_effect=lambda: self.read(keys.session(operator_id, sid_hash)) is None,
-            )
-        except Exception as error:
-            if classify(error, write=True) is Outcome.CONDITION_FAILED:
-                raise errors.SessionNotFound() from error
-            raise
+        write_patiently(
+            lambda: self.client.delete_item(
+                TableName=self.table,
+                Key=keys.session(operator_id, sid_hash),
+                ConditionExpression="attribute_exists(pk)",
+            ),
+            self.budget(),
+            "close session",
+            took_effect=lambda: self.read(keys.session(operator_id, sid_hash)) is None,
+            condition_failed=lambda: errors.SessionNotFound(),
+        )
 
 
 def session_from_item(item: codec.Item | None, sid_hash: str) -> Session | None:

@@ -211,11 +211,12 @@ def write_patiently(
 
 
 def yield_to_elders(budget: Budget) -> bool:
-    """After losing a wallet to another writer (a failed condition): read again at once if this request has
-    waited long, a few milliseconds later if it is fresh, so older requests win the next round."""
+    """After losing a wallet to another writer (a failed condition): try again soon if this request has
+    waited long, a few milliseconds later if it is fresh, so older requests win the next round. Never
+    without jitter: two writers that each retry at once fall into step, and one loses every round."""
     if budget.remaining() <= 0:
         return False
-    time.sleep(random.uniform(0, YIELD_SECONDS) * budget.share_left() ** 2)
+    time.sleep(random.uniform(0, YIELD_SECONDS) * max(budget.share_left() ** 2, 0.25))
     return True
 
 

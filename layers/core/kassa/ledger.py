@@ -55,7 +55,7 @@ def move_money(
     budget = budget or store.budget()
     attempts = busy_rounds = 0
     wallet: Wallet | None = None
-    known: MovementState | None = None  # what a lost commit's answer told us, instead of a new read
+    known: MovementState | None = None  # what a refused commit told us, instead of a new read
     also: list[Item | None] = []
     while True:
         attempts += 1
@@ -78,27 +78,9 @@ def move_money(
         try:
             store.commit(decision, read_version=state.wallet.version)
         except WriteConflict as conflict:
-            logger.debug("movement not committed, reading again", extra={"attempt": attempts, "why": str(conflict)})
-            if conflict.outcome is Outcome.TRANSIENT:
-                # Another transaction holds the wallet, or DynamoDB throttled: wait a little (jittered),
-                # then commit what was decided again; its conditions still guard it, and if the wallet
-                # moved on meanwhile the refusal says so (and carries the wallet).
-                known = state
-                cap = THROTTLE_CAP_SECONDS if conflict.throttled else BACKOFF_CAP_SECONDS
-                waited = pause(busy_rounds, budget, cap=cap, elder_first=not conflict.throttled)
-                busy_rounds += 1
-            elif conflict.outcome is Outcome.AMBIGUOUS:
-                # The answer was lost (a timeout, a 500): back off as from a server error, then read what
-                # was committed (the entry is there: a replay; or not: decide anew).
-                waited = pause(busy_rounds, budget, cap=THROTTLE_CAP_SECONDS)
-                busy_rounds += 1
-            else:
-                # The wallet moved on (a failed condition): decide again, at once for a request that has
-                # waited long, a little later for a fresh one. When the wallet's condition alone failed,
-                # the refusal carries the wallet: no read needed.
-                if conflict.wallet is not None:
-                    known = replace(state, wallet=conflict.wallet)
-                waited = yield_to_elders(budget)
+            logger.debug("movement not committed", extra={"attempt": attempts, "why": str(conflict)})
+            known, waited = _after(conflict, state, budget, busy_rounds)
+            busy_rounds += conflict.outcome is not Outcome.CONDITION_FAILED
             if not waited:
                 break
             continue
@@ -128,6 +110,28 @@ def move_money(
     )
     busy = errors.TemporarilyUnavailable("the wallet is busy; nothing was committed, retry")
     raise _with_wallet(busy, wallet)
+
+
+def _after(
+    conflict: WriteConflict, state: MovementState, budget: Budget, busy_rounds: int
+) -> tuple[MovementState | None, bool]:
+    """How the next round starts after a refused commit: from what is known (None: read again), and
+    whether the budget pays for the pause before it (False: give up)."""
+    if conflict.outcome is Outcome.TRANSIENT:
+        # Another transaction holds the wallet, or DynamoDB throttled: wait a little (jittered), then
+        # commit what was decided again; its conditions still guard it, and if the wallet moved on
+        # meanwhile the refusal says so (and carries the wallet).
+        cap = THROTTLE_CAP_SECONDS if conflict.throttled else BACKOFF_CAP_SECONDS
+        return state, pause(busy_rounds, budget, cap=cap, elder_first=not conflict.throttled)
+    if conflict.outcome is Outcome.AMBIGUOUS:
+        # The answer was lost (a timeout, a 500): back off as from a server error, then read what was
+        # committed (the entry is there: a replay; or not: decide anew).
+        return None, pause(busy_rounds, budget, cap=THROTTLE_CAP_SECONDS)
+    # The wallet moved on (a failed condition): decide again, soon for a request that has waited long,
+    # a little later for a fresh one. When the wallet's condition alone failed, the refusal carries the
+    # wallet: no read needed.
+    known = replace(state, wallet=conflict.wallet) if conflict.wallet is not None else None
+    return known, yield_to_elders(budget)
 
 
 def _replayed(replay: Replay) -> MovementResult:

@@ -239,3 +239,24 @@ def test_a_report_run_on_a_key_with_no_object_fails_instead_of_staying_running(t
     body = tenant.api.get(f"/v1/reconciliations/{started.json()['runId']}").json()
     assert body["status"] == "failed", body
     assert body["error"], body
+
+
+@pytest.mark.parametrize("length", [300, 2_000, 20_000])
+def test_a_report_with_ids_of_any_length_completes_and_keeps_them(
+    tenant: Tenant, stack: Any, reports: Any, provider_bucket: str, length: int
+) -> None:
+    """A finding's key embeds the ids the provider sent; DynamoDB refuses a sort key over 1,024 bytes, which
+    left the run ``running`` for ever. Long keys are hashed; the finding keeps the ids as they came."""
+    at = f"{today()}T08:00:00Z"
+    long_tx, long_user = "t" * length, "u" * length
+    records = [
+        {"transactionId": long_tx, "action": "debit", "userId": long_user, "amount": "1", "currency": "EUR", "time": at}
+    ]
+    upload(stack, provider_bucket, f"{tenant.operator_id}/{today()}-long-{length}.csv", as_csv(records))
+
+    run = single_run(reports.pump_once(), tenant)
+
+    assert run["status"] == "completed", run
+    assert run["counts"] == {"missing_in_kassa": 1}
+    (found,) = tenant.run_findings(run["runId"])
+    assert (found["transactionId"], found["playerId"]) == (long_tx, long_user)

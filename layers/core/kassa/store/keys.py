@@ -18,7 +18,7 @@ Reconciliation keeps its records apart from the ledger, under the operator too:
 
 item                pk                                    sk
 run                 OP#{operator}#RECON                   RUN#{run id}
-run finding         OP#{operator}#RUN#{run id}            FINDING#{finding key}
+run finding         OP#{operator}#RUN#{run id}            FINDING#{finding key, or sha256: of it past 256 bytes}
 stream finding      OP#{operator}#RECON                   FINDING#{finding key}
 published event     OP#{operator}#OUTBOX                  {entry pk}|{entry sk}   (ttl)
 
@@ -30,6 +30,8 @@ million entries for one player.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 Key = dict[str, dict[str, str]]
 
@@ -104,7 +106,14 @@ def run_findings_pk(operator_id: str, run_id: str) -> str:
     return f"OP#{operator_id}#RUN#{run_id}"
 
 
+# DynamoDB refuses a sort key over 1,024 bytes. A finding's key embeds ids a provider's report chose; past
+# this length it is replaced by its hash (the finding item keeps the ids as they came).
+FINDING_KEY_LIMIT = 256
+
+
 def finding(pk: str, finding_key: str) -> Key:
+    if len(finding_key.encode()) > FINDING_KEY_LIMIT:
+        finding_key = "sha256:" + hashlib.sha256(finding_key.encode()).hexdigest()
     return _key(pk, f"FINDING#{finding_key}")
 
 

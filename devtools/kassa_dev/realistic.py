@@ -76,6 +76,7 @@ class _State:
     in_flight: dict[Key, int] = field(default_factory=dict)  # key -> transactions holding it
     counts: dict[str, int] = field(default_factory=dict)  # what was injected or refused, by kind
     requests: dict[str, int] = field(default_factory=dict)  # DynamoDB requests served, by operation
+    writes: dict[str, int] = field(default_factory=dict)  # items written (mode on), by partition key value
 
 
 _STATE = _State()
@@ -87,6 +88,7 @@ def configure(**settings: Any) -> Realism:
     _STATE.rng = random.Random(_STATE.realism.seed)  # fault injection, not security
     _STATE.counts.clear()
     _STATE.requests.clear()
+    _STATE.writes.clear()
     return _STATE.realism
 
 
@@ -126,6 +128,12 @@ def requests() -> dict[str, int]:
     return dict(_STATE.requests)
 
 
+def writes_by_partition() -> dict[str, int]:
+    """Items written since ``configure`` (mode on), by the value of their partition key: where a
+    workload's writes land, e.g. whether one key outside the wallets' own receives one per movement."""
+    return dict(_STATE.writes)
+
+
 # --------------------------------------------------------------------------- keys of a request
 
 
@@ -143,6 +151,25 @@ def _key(table: str, key: dict[str, Any]) -> Key:
 
 def _item_key(table: str, item: dict[str, Any]) -> Key:
     return _key(table, {name: item.get(name) for name in _table_key_attributes(table)})
+
+
+def written_partitions(operation: str, body: dict[str, Any]) -> list[str]:
+    """The partition key values of the items a write request puts, updates or deletes."""
+    if operation in _SINGLE_WRITES:
+        actions = [(operation, body)]
+    elif operation == "TransactWriteItems":
+        actions = [next(iter(action.items())) for action in body.get("TransactItems") or []]
+    else:
+        return []
+    found = []
+    for kind, op in actions:
+        if kind == "ConditionCheck":
+            continue
+        attributes = _table_key_attributes(op["TableName"])
+        item = op.get("Item") or op.get("Key") or {}
+        value = item.get(attributes[0], {}) if attributes else {}
+        found.append(str(next(iter(value.values()), "")))
+    return found
 
 
 def keys_of(operation: str, body: dict[str, Any]) -> list[Key]:
@@ -245,13 +272,18 @@ class RealisticRequests:
         with self._lock:
             _STATE.requests[operation] = _STATE.requests.get(operation, 0) + 1
             try:
-                keys = keys_of(operation, json.loads(raw or b"{}"))
-            except (ValueError, KeyError, TypeError, AttributeError):
-                keys = []  # moto answers the malformed request itself
+                parsed = json.loads(raw or b"{}")
+                keys = keys_of(operation, parsed)
+                written = written_partitions(operation, parsed)
+            except (ValueError, KeyError, TypeError, AttributeError, StopIteration):
+                keys, written = [], []  # moto answers the malformed request itself
             refused = _conflict(operation, keys) or (_injected(operation, keys) if kassas else None)
             if refused is not None:
                 return _answer(start_response, *refused)
             status, headers, body = _call(self._app, environ)
+            if status.startswith("200"):
+                for partition in written:
+                    _STATE.writes[partition] = _STATE.writes.get(partition, 0) + 1
             if operation == "TransactWriteItems" and status.startswith("200"):
                 held = keys
                 for key in held:

@@ -80,7 +80,7 @@ def _entry(event_name: str, change: dict[str, Any], store: ReconcileStore) -> No
         )
     _report(store, operator, found)
     if event_name == "INSERT" and not found:
-        _publish_committed(store, operator, image)
+        _publish_committed(store, image)
 
 
 def _wallet(image: dict[str, Any], store: ReconcileStore) -> None:
@@ -112,9 +112,9 @@ def _report(store: ReconcileStore, operator_id: str, found: list[Finding]) -> No
             events.publish(events.LEDGER_DISCREPANCY, {"operatorId": operator_id, **finding.as_dict()})
 
 
-def _publish_committed(store: ReconcileStore, operator_id: str, image: dict[str, Any]) -> None:
+def _publish_committed(store: ReconcileStore, image: dict[str, Any]) -> None:
     pk, sk = codec.text(image, "pk"), codec.text(image, "sk")
-    if not store.mark_published(operator_id, pk, sk, now_epoch()):
+    if not store.mark_published(pk, sk, now_epoch()):
         return  # published by an earlier delivery of this record
     detail = {
         name: next(iter(value.values()))
@@ -124,5 +124,5 @@ def _publish_committed(store: ReconcileStore, operator_id: str, image: dict[str,
     try:
         events.publish(events.TRANSACTION_COMMITTED, detail)
     except Exception:
-        store.unmark_published(operator_id, pk, sk)
+        store.unmark_published(pk, sk)
         raise

@@ -20,7 +20,7 @@ item                pk                                    sk
 run                 OP#{operator}#RECON                   RUN#{run id}
 run finding         OP#{operator}#RUN#{run id}            FINDING#{finding key, or sha256: of it past 256 bytes}
 stream finding      OP#{operator}#RECON                   FINDING#{finding key}
-published event     OP#{operator}#OUTBOX                  {entry pk}|{entry sk}   (ttl)
+published event     {entry pk} (the wallet's)             OUTBOX#{entry sk}       (ttl)
 
 A wallet, its entries and its bets share one partition: one strongly consistent ``TransactGetItems``
 loads all a decision needs, and the local index ``EntriesByVersion`` (pk, entryVersion) lists the
@@ -117,5 +117,8 @@ def finding(pk: str, finding_key: str) -> Key:
     return _key(pk, f"FINDING#{finding_key}")
 
 
-def outbox(operator_id: str, entry_pk: str, entry_sk: str) -> Key:
-    return _key(f"OP#{operator_id}#OUTBOX", f"{entry_pk}|{entry_sk}")
+def outbox(entry_pk: str, entry_sk: str) -> Key:
+    """Beside the entry, in its wallet's partition: a marker per movement under one operator-wide key would
+    cap the operator at one partition's write rate (~1,000/s; the table's local index keeps an item
+    collection from splitting). Markers expire (ttl), so they do not fill the wallet's 10 GB."""
+    return _key(entry_pk, f"OUTBOX#{entry_sk}")

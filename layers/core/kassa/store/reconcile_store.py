@@ -137,17 +137,17 @@ class ReconcileStore(TableStore):
         found = [json.loads(codec.text(item, "finding")) for item in response["Items"]]
         return found, cursors.encode(response.get("LastEvaluatedKey"))
 
-    def mark_published(self, operator_id: str, entry_pk: str, entry_sk: str, now_epoch: int) -> bool:
+    def mark_published(self, entry_pk: str, entry_sk: str, now_epoch: int) -> bool:
         item = {
-            **keys.outbox(operator_id, entry_pk, entry_sk),
+            **keys.outbox(entry_pk, entry_sk),
             "type": s("outbox"),
             "ttl": n(now_epoch + OUTBOX_TTL_SECONDS),
         }
         return self._put_once(item)
 
-    def unmark_published(self, operator_id: str, entry_pk: str, entry_sk: str) -> None:
+    def unmark_published(self, entry_pk: str, entry_sk: str) -> None:
         """Undo a marker whose event could not be sent, so the redelivered record sends it."""
-        key = keys.outbox(operator_id, entry_pk, entry_sk)
+        key = keys.outbox(entry_pk, entry_sk)
         write_patiently(lambda: self.client.delete_item(TableName=self.table, Key=key), self.budget(), "unmark")
 
     # -- runs ------------------------------------------------------------------------------------------

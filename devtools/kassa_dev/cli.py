@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 DEFAULT_PORT = 3000
 
@@ -37,25 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     invoke.add_argument("-e", "--event", required=True, type=Path, help="event JSON file")
 
     operators = commands.add_parser("operators", help="manage operators").add_subparsers(dest="action", required=True)
-    create = operators.add_parser("create", help="create an operator; prints its API key and One Wallet token once")
-    create.add_argument("operator_id")
-    create.add_argument("--scopes", nargs="+", default=None, help="API key scopes (default: all)")
-    create.add_argument("--json", action="store_true", help="print JSON")
-    rotate = operators.add_parser("rotate-token", help="replace the operator's One Wallet token")
-    rotate.add_argument("operator_id")
-    rotate.add_argument("--json", action="store_true", help="print JSON")
+    _operator_command(operators, "create", "create an operator; prints its API key and One Wallet token once", True)
+    _operator_command(operators, "rotate-token", "replace the operator's One Wallet token")
 
     keys = commands.add_parser("keys", help="manage an operator's API keys").add_subparsers(
         dest="action", required=True
     )
-    new_key = keys.add_parser("create", help="another API key for an operator; prints it once")
-    new_key.add_argument("operator_id")
-    new_key.add_argument("--scopes", nargs="+", default=None, help="API key scopes (default: all)")
-    new_key.add_argument("--json", action="store_true", help="print JSON")
-    revoke = keys.add_parser("revoke", help="revoke an API key: refused from its next request on")
-    revoke.add_argument("operator_id")
-    revoke.add_argument("key_id")
-    revoke.add_argument("--json", action="store_true", help="print JSON")
+    _operator_command(keys, "create", "another API key for an operator; prints it once", True)
+    _operator_command(keys, "revoke", "revoke an API key: refused from its next request on").add_argument("key_id")
 
     reconcile = commands.add_parser("reconcile", help="run a reconciliation now").add_subparsers(
         dest="kind", required=True
@@ -76,6 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "keys":
         return manage_keys(args)
     return manage_operators(args)
+
+
+def _operator_command(commands: Any, name: str, help_text: str, scopes: bool = False) -> argparse.ArgumentParser:
+    """A subcommand acting on one operator: OPERATOR_ID, --json, and --scopes where it makes a key."""
+    command: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
+    command.add_argument("operator_id")
+    if scopes:
+        command.add_argument("--scopes", nargs="+", default=None, help="API key scopes (default: all)")
+    command.add_argument("--json", action="store_true", help="print JSON")
+    return command
 
 
 def reconcile_now(kind: str, operator_id: str, s3_key: str | None) -> int:

@@ -59,3 +59,54 @@ def test_balance_costs_one_request(api: Api, gateway: LocalGateway, counted: Req
     counted.calls.clear()
     assert call_function(gateway, "GET", f"/v1/wallets/{player}", None).status == 200
     assert counted.calls == ["GetItem"]
+
+
+# Capacity units per operation, computed from the items with DynamoDB's formulas by the benchmark's meter
+# (kassa_dev.bench.counting): a regression in what a movement reads or writes fails here, not only in a
+# benchmark nobody reruns. A bet or a win: the wallet and the entry read consistently (1 + 1; the bet is
+# not read, the commit's condition asserts it), the wallet, the entry and the bet written transactionally
+# (3 x 2). A replay: the same read, nothing written.
+PINNED_UNITS = {"bet": (2, 6), "win": (2, 6), "replay": (2, 0), "balance": (1, 0)}
+
+
+def test_capacity_per_operation_is_pinned(api: Api, gateway: LocalGateway, stack: Any) -> None:
+    from kassa.store.client import dynamodb
+    from kassa_dev.bench.counting import CapacityMeter
+
+    player = api.open_wallet()
+    api.move(player, "deposit", "10")
+    path = f"/v1/wallets/{player}/transactions"
+    bet = {"transactionId": "cap-b", "type": "bet", "amount": "3", "betId": "cap-r1"}
+    calls = {
+        "bet": ("POST", path, bet),
+        "win": ("POST", path, {"transactionId": "cap-w", "type": "win", "amount": "4", "betId": "cap-r1"}),
+        "replay": ("POST", path, bet),
+        "balance": ("GET", f"/v1/wallets/{player}", None),
+    }
+    meter = CapacityMeter(stack.client("dynamodb"))
+    meter.attach(dynamodb())
+    try:
+        measured = {}
+        for operation, (method, route, body) in calls.items():
+            meter.calls.clear()
+            assert call_function(gateway, method, route, body).status in (200, 201)
+            measured[operation] = (sum(c.rcu for c in meter.calls), sum(c.wcu for c in meter.calls))
+    finally:
+        meter.detach()
+    assert measured == PINNED_UNITS
+
+
+def test_a_read_of_a_missing_item_is_charged(stack: Any) -> None:
+    """The meter charges what DynamoDB charges: an asked key with no item still costs a read unit."""
+    from kassa.store import keys
+    from kassa.store.ledger_store import LedgerStore
+    from kassa_dev.bench.counting import CapacityMeter
+
+    store = LedgerStore()
+    meter = CapacityMeter(stack.client("dynamodb"))
+    meter.attach(store.client)
+    try:
+        store.get_many([keys.wallet("demo", "nobody-1"), keys.wallet("demo", "nobody-2")])
+    finally:
+        meter.detach()
+    assert [c.rcu for c in meter.calls] == [2]

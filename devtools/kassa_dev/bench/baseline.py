@@ -1,4 +1,4 @@
-"""The baseline: the wallet handler a user might write instead of Kassa, as a cost reference.
+"""The baselines: the wallet handlers a user might write instead of Kassa, as cost references.
 
 A Lambda handler behind the same HTTP API routes (``POST /v1/wallets``, ``GET /v1/wallets/{playerId}``,
 ``POST /v1/wallets/{playerId}/transactions``), with the Powertools resolver and the Powertools
@@ -12,7 +12,8 @@ by operator, player, type and transaction id). A movement:
 4. PutItem of a ledger row;
 5. the idempotency utility stores the result (UpdateItem on the idempotency table).
 
-What it gets wrong, and why it is only a cost reference, never an alternative: between the GetItem
+That is the *naive* baseline (``lambda_handler``). What it gets wrong, and why it is only a cost
+reference, never an alternative: between the GetItem
 (2) and the UpdateItem (3) nothing stops another request on the same wallet. Two concurrent bets both
 read balance 10, both see enough funds, both write 10 - amount: one debit is lost (a lost update), or,
 with a balance for one bet only, both are accepted (an overdraw). Nothing ties the ledger row to the
@@ -20,10 +21,18 @@ balance either: a crash between (3) and (4) leaves a balance change with no ledg
 idempotency record is deleted when the function raises, so a retry applies the movement again. A
 win is not checked against an open bet. Kassa's one conditional ``TransactWriteItems`` per movement
 exists to rule all of that out.
+
+The *careful* baseline (``careful_handler``) is what a user who knows all that builds: the same
+idempotency utility around one ``TransactWriteItems`` that updates the wallet on the condition of the
+version it read (``version = :read``, then ``version + 1``) and puts the ledger row on the condition that
+it is absent; a lost condition reads and decides again (a few times, then 503). It neither overdraws nor
+loses an update. It still answers a retry from a record that expires (24 h here), keeps a second table,
+and settles a win without checking a bet (nothing stops two wins for one bet).
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import time
@@ -50,6 +59,9 @@ DEBITS = frozenset({"bet", "withdrawal"})
 CREDITS = frozenset({"deposit", "win", "refund"})
 CENTS = Decimal("0.01")
 REPLAYED_HEADER = "Idempotent-Replayed"
+CAREFUL_ATTEMPTS = 5
+# Which baseline the running invocation is (set by its handler): one module serves both.
+_careful = contextvars.ContextVar("careful", default=False)
 
 
 def table_name() -> str:
@@ -100,6 +112,10 @@ class WalletNotFound(Exception):
     pass
 
 
+class Busy(Exception):
+    """The careful baseline lost its wallet condition every time it tried."""
+
+
 def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
     # Powertools calls this hook only when it answers from a stored record.
     return {**response, "replayed": True} if isinstance(response, dict) else response
@@ -120,25 +136,75 @@ def _wallet_key(operator_id: str, player_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"WALLET#{operator_id}#{player_id}"}, "sk": {"S": "WALLET"}}
 
 
+class _Decided:
+    """One movement decided against the wallet as read: the new balance, the ledger row, the answer."""
+
+    def __init__(self, movement: dict[str, Any]) -> None:
+        self.key = _wallet_key(movement["operatorId"], movement["playerId"])
+        item = dynamodb().get_item(TableName=table_name(), Key=self.key, ConsistentRead=True).get("Item")
+        if item is None:
+            raise WalletNotFound()
+        self.version = item.get("version", {"N": "0"})["N"]
+        balance = Decimal(item["balance"]["N"])
+        amount = Decimal(movement["amount"])
+        self.after = balance - amount if movement["type"] in DEBITS else balance + amount
+        if self.after < 0:
+            raise InsufficientFunds()
+        self.now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.row = _ledger_row(self.key, movement, amount, balance, self.after, self.now)
+        self.result = {
+            "transactionId": movement["transactionId"],
+            "type": movement["type"],
+            "amount": str(amount),
+            "balanceBefore": str(balance),
+            "balanceAfter": str(self.after),
+            "createdAt": self.now,
+        }
+
+
 def _apply(movement: dict[str, Any]) -> dict[str, Any]:
-    """Read the wallet, check funds, write the balance, write the ledger row."""
-    client, table = dynamodb(), table_name()
-    key = _wallet_key(movement["operatorId"], movement["playerId"])
-    item = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
-    if item is None:
-        raise WalletNotFound()
-    balance = Decimal(item["balance"]["N"])
-    amount = Decimal(movement["amount"])
-    after = balance - amount if movement["type"] in DEBITS else balance + amount
-    if after < 0:
-        raise InsufficientFunds()
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    client.update_item(
-        TableName=table,
-        Key=key,
+    """Naive: read the wallet, check funds, write the balance, write the ledger row."""
+    decided = _Decided(movement)
+    dynamodb().update_item(
+        TableName=table_name(),
+        Key=decided.key,
         UpdateExpression="SET balance = :balance, updatedAt = :at",
-        ExpressionAttributeValues={":balance": {"N": str(after)}, ":at": {"S": now}},
+        ExpressionAttributeValues={":balance": {"N": str(decided.after)}, ":at": {"S": decided.now}},
     )
+    dynamodb().put_item(TableName=table_name(), Item=decided.row)
+    return decided.result
+
+
+def _apply_careful(movement: dict[str, Any]) -> dict[str, Any]:
+    """Careful: the balance and the ledger row in one transaction, on the condition of the version read."""
+    for _ in range(CAREFUL_ATTEMPTS):
+        decided = _Decided(movement)
+        wallet_update = {
+            "TableName": table_name(),
+            "Key": decided.key,
+            "UpdateExpression": "SET balance = :balance, version = :next, updatedAt = :at",
+            "ConditionExpression": "attribute_not_exists(version) OR version = :read",
+            "ExpressionAttributeValues": {
+                ":balance": {"N": str(decided.after)},
+                ":next": {"N": str(int(decided.version) + 1)},
+                ":read": {"N": decided.version},
+                ":at": {"S": decided.now},
+            },
+        }
+        row_put = {"TableName": table_name(), "Item": decided.row, "ConditionExpression": "attribute_not_exists(pk)"}
+        try:
+            dynamodb().transact_write_items(TransactItems=[{"Update": wallet_update}, {"Put": row_put}])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                continue  # another writer moved the wallet on: read and decide again
+            raise
+        return decided.result
+    raise Busy()
+
+
+def _ledger_row(
+    key: dict[str, Any], movement: dict[str, Any], amount: Decimal, balance: Decimal, after: Decimal, now: str
+) -> dict[str, Any]:
     row = {
         "pk": key["pk"],
         "sk": {"S": f"TX#{movement['transactionId']}#{movement['type']}"},
@@ -151,26 +217,23 @@ def _apply(movement: dict[str, Any]) -> dict[str, Any]:
     }
     if movement.get("betId"):
         row["betId"] = {"S": movement["betId"]}
-    client.put_item(TableName=table, Item=row)
-    return {
-        "transactionId": movement["transactionId"],
-        "type": movement["type"],
-        "amount": str(amount),
-        "balanceBefore": str(balance),
-        "balanceAfter": str(after),
-        "createdAt": now,
-    }
+    return row
 
 
 @cache
-def _idempotent_apply() -> Any:
+def _idempotent_apply(careful: bool = False) -> Any:
     persistence, config = _idempotency()
 
+    # Two functions, so their idempotency records never answer for each other (the key names the function).
     @idempotent_function(data_keyword_argument="movement", persistence_store=persistence, config=config)
     def apply(movement: dict[str, Any]) -> dict[str, Any]:
         return _apply(movement)
 
-    return apply
+    @idempotent_function(data_keyword_argument="movement", persistence_store=persistence, config=config)
+    def apply_careful(movement: dict[str, Any]) -> dict[str, Any]:
+        return _apply_careful(movement)
+
+    return apply_careful if careful else apply
 
 
 app = APIGatewayHttpResolver()
@@ -199,6 +262,7 @@ def create_wallet() -> Response[str]:
                 **_wallet_key(_operator(), player),
                 "currency": {"S": currency},
                 "balance": {"N": "0"},
+                "version": {"N": "0"},
                 "updatedAt": {"S": now},
             },
             ConditionExpression="attribute_not_exists(pk)",
@@ -239,18 +303,29 @@ def create_transaction(playerId: str) -> Response[str]:
         "betId": body.get("betId"),
     }
     try:
-        result = _idempotent_apply()(movement=movement)
+        result = _idempotent_apply(_careful.get())(movement=movement)
     except InsufficientFunds:
         return _json(409, {"message": "insufficient funds"})
     except WalletNotFound:
         return _json(404, {"message": "wallet not found"})
     except IdempotencyAlreadyInProgressError:
         return _json(409, {"message": "the same transaction is in progress"})
+    except Busy:
+        return _json(503, {"message": "the wallet is busy, retry"})
     if result.pop("replayed", False):
         return _json(200, result, headers={REPLAYED_HEADER: "true"})
     return _json(201, result)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> Any:
+    """The naive baseline."""
     _idempotency()[1].register_lambda_context(context)
+    _careful.set(False)
+    return app.resolve(event, context)
+
+
+def careful_handler(event: dict[str, Any], context: Any) -> Any:
+    """The careful baseline."""
+    _idempotency()[1].register_lambda_context(context)
+    _careful.set(True)
     return app.resolve(event, context)

@@ -14,8 +14,8 @@ published formulas:
   + their elements + 1 byte each);
 - reads: 1 RCU per 4 KB (rounded up, at least 1) for a strongly consistent read, half of that for an
   eventually consistent one (every read of a global secondary index); a query is charged on the total
-  size of what it returns; ``TransactGetItems`` costs 2x, per item (a missing item still costs the
-  minimum);
+  size of what it returns; ``BatchGetItem`` per item asked, ``TransactGetItems`` 2x per item; a read of
+  an item that does not exist still costs the minimum (1 RCU consistent, 0.5 eventually consistent);
 - writes: 1 WCU per 1 KB (rounded up, at least 1) of the larger of the item before and after the write,
   whether or not a condition let it through; ``TransactWriteItems`` costs 2x, per item, and a
   ``ConditionCheck`` in it is billed as a write;
@@ -193,9 +193,14 @@ class CapacityMeter:
             )
         if operation == "BatchGetItem":
             total = Decimal(0)
-            for table, items in (parsed.get("Responses") or {}).items():
-                consistent = bool(params["RequestItems"].get(table, {}).get("ConsistentRead"))
+            responses, unprocessed = parsed.get("Responses") or {}, parsed.get("UnprocessedKeys") or {}
+            for table, asked in params["RequestItems"].items():
+                consistent = bool(asked.get("ConsistentRead"))
+                items = responses.get(table) or []
                 total += sum((read_units(item_size(item), consistent) for item in items), Decimal(0))
+                # Keys asked and answered with nothing (no such item) are charged the minimum too.
+                missing = len(asked["Keys"]) - len(items) - len((unprocessed.get(table) or {}).get("Keys") or [])
+                total += missing * read_units(0, consistent)
             return total
         if operation in ("Query", "Scan"):
             consistent = bool(params.get("ConsistentRead")) and not self._is_global_index(params)
@@ -349,8 +354,7 @@ def measure_costs(stack: Any, api_key: str, samples: int, tag: str) -> list[Oper
     """Run ``samples`` of each operation per system in-process and return their mean cost."""
     from kassa.store.client import dynamodb
     from kassa_dev.bench import baseline, workload
-    from kassa_dev.bench.harness import BenchRunner, baseline_invoker
-    from kassa_dev.gateway import LocalGateway
+    from kassa_dev.bench.harness import BenchRunner, gateways
     from kassa_dev.template import authorizer_function_id
 
     runner = BenchRunner()
@@ -358,18 +362,17 @@ def measure_costs(stack: Any, api_key: str, samples: int, tag: str) -> list[Oper
         runner.preload()
     meter = CapacityMeter(stack.client("dynamodb"))
     counting = CountingInvoker(runner, meter)
-    gateways = {"kassa": LocalGateway(counting), "baseline": LocalGateway(baseline_invoker(counting))}
     authorizer = authorizer_function_id()
     headers = workload.headers(api_key)
 
-    def send(gateway: LocalGateway, request: workload.Call) -> None:
+    def send(gateway: Any, request: workload.Call) -> None:
         response = gateway.handle(request.method, request.path, "", headers, request.body or b"")
         if response.status != request.expected:
             answer = f"{response.status} {response.body[:300]!r}"
             raise RuntimeError(f"{request.method} {request.path}: {answer} (wanted {request.expected})")
 
     results = []
-    for system, gateway in gateways.items():
+    for system, gateway in gateways(counting).items():
         player = f"{tag}-{system}-count"
         # The wallet, funded (not counted).
         with silenced_stdout():

@@ -2,9 +2,9 @@
 
 One embedded DynamoDB holds Kassa's table (from template.yaml), the baseline's table and its idempotency
 table. One pool of worker processes (warm "containers", as ``kassa serve`` runs them) runs both Kassa's
-handlers and the baseline's. Two HTTP servers front them, each with its own ``LocalGateway``: the Kassa
-one routes to Kassa's functions, the baseline one sends the same routes to the baseline handler. Both
-run Kassa's real authorizer first, so both pay the same authentication, payload-2.0 event building,
+handlers and the baselines'. One HTTP server per system fronts them, each with its own ``LocalGateway``:
+the Kassa one routes to Kassa's functions, a baseline's sends the same routes to that baseline's handler.
+All run Kassa's real authorizer first, so both pay the same authentication, payload-2.0 event building,
 inter-process hop and HTTP server; what differs is only the function behind the route.
 """
 
@@ -21,6 +21,7 @@ from kassa_dev.gateway import FunctionRunner, Invoker, LambdaContext
 from kassa_dev.workers import WorkerPool, serve_requests
 
 BASELINE_FUNCTION = "BaselineFunction"
+CAREFUL_FUNCTION = "CarefulBaselineFunction"
 # The template's functions the benchmark's routes reach (loaded up front in every worker).
 KASSA_FUNCTIONS = ("AuthorizerFunction", "WalletFunction", "TransactionsFunction")
 # Routes of the native API the baseline answers in Kassa's stead.
@@ -31,10 +32,11 @@ class BenchRunner(FunctionRunner):
     """Kassa's functions as ``FunctionRunner`` loads them, plus the baseline handler."""
 
     def invoke(self, function_id: str, event: dict[str, Any]) -> Any:
-        if function_id == BASELINE_FUNCTION:
+        if function_id in (BASELINE_FUNCTION, CAREFUL_FUNCTION):
             from kassa_dev.bench import baseline
 
-            return baseline.lambda_handler(event, LambdaContext(BASELINE_FUNCTION))
+            handler = baseline.careful_handler if function_id == CAREFUL_FUNCTION else baseline.lambda_handler
+            return handler(event, LambdaContext(function_id))
         return super().invoke(function_id, event)
 
     def preload(self) -> None:
@@ -49,7 +51,8 @@ class BenchRunner(FunctionRunner):
         dynamodb()
         baseline.dynamodb()
         baseline._idempotency()
-        baseline._idempotent_apply()
+        baseline._idempotent_apply(careful=False)
+        baseline._idempotent_apply(careful=True)
 
 
 class Redirect:
@@ -63,8 +66,19 @@ class Redirect:
         return self.invoker.invoke(self.redirects.get(function_id, function_id), event)
 
 
-def baseline_invoker(invoker: Invoker) -> Redirect:
-    return Redirect(invoker, dict.fromkeys(REDIRECTED, BASELINE_FUNCTION))
+def baseline_invoker(invoker: Invoker, careful: bool = False) -> Redirect:
+    return Redirect(invoker, dict.fromkeys(REDIRECTED, CAREFUL_FUNCTION if careful else BASELINE_FUNCTION))
+
+
+def gateways(invoker: Invoker) -> dict[str, Any]:
+    """One ``LocalGateway`` per system, over one invoker."""
+    from kassa_dev.gateway import LocalGateway
+
+    return {
+        "kassa": LocalGateway(invoker),
+        "baseline": LocalGateway(baseline_invoker(invoker)),
+        "careful": LocalGateway(baseline_invoker(invoker, careful=True)),
+    }
 
 
 def _bench_worker_main(connection: Connection) -> None:
@@ -93,8 +107,7 @@ class BenchPool(WorkerPool):
 
 @dataclass
 class Bench:
-    kassa_url: str
-    baseline_url: str
+    urls: dict[str, str]  # by system
     api_key: str
     stack: Any
 
@@ -103,7 +116,6 @@ class Bench:
 def bench_stack(workers: int) -> Iterator[Bench]:
     """The local stack with both systems behind HTTP, on free ports."""
     from kassa_dev.bench import baseline
-    from kassa_dev.gateway import LocalGateway
     from kassa_dev.http_server import make_server, serve_in_thread
     from kassa_dev.stack import LocalStack
 
@@ -114,16 +126,15 @@ def bench_stack(workers: int) -> Iterator[Bench]:
         os.environ.setdefault(baseline.IDEMPOTENCY_TABLE_ENV, baseline.DEFAULT_IDEMPOTENCY_TABLE)
         baseline.create_tables(stack.client("dynamodb"))
         pool = BenchPool(workers).start()
-        servers = []
+        servers = {}
         try:
-            for gateway in (LocalGateway(pool), LocalGateway(baseline_invoker(pool))):
-                server = make_server(gateway, port=0)
-                serve_in_thread(server)
-                servers.append(server)
-            kassa_url, baseline_url = (f"http://127.0.0.1:{s.server_address[1]}" for s in servers)
-            yield Bench(kassa_url, baseline_url, demo.api_key, stack)
+            for system, gateway in gateways(pool).items():
+                servers[system] = make_server(gateway, port=0)
+                serve_in_thread(servers[system])
+            urls = {system: f"http://127.0.0.1:{s.server_address[1]}" for system, s in servers.items()}
+            yield Bench(urls, demo.api_key, stack)
         finally:
-            for server in servers:
+            for server in servers.values():
                 server.shutdown()
                 server.server_close()
             pool.stop()

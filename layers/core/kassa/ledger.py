@@ -54,6 +54,7 @@ def move_money(
     default, a protocol passes its own); then nothing was committed and the answer says "retry"."""
     budget = budget or store.budget()
     attempts = busy_rounds = 0
+    lean = True  # the first read trusts the commit's conditions for the bet; later ones read it
     wallet: Wallet | None = None
     known: MovementState | None = None  # what a refused commit told us, instead of a new read
     also: list[Item | None] = []
@@ -61,7 +62,8 @@ def move_money(
         attempts += 1
         if known is None:
             try:
-                state, also = store.load(operator_id, player_id, request, also_read, budget)
+                state, also = store.load(operator_id, player_id, request, also_read, budget, lean=lean)
+                lean = False
             except errors.TemporarilyUnavailable:
                 break  # the reads themselves stayed throttled until the budget ran out
         else:
@@ -74,6 +76,9 @@ def move_money(
             raise _with_wallet(error, state.wallet) from None
         if isinstance(decision, Replay):
             return _replayed(decision)
+        if isinstance(decision, Rejection) and state.bet_assumed:
+            # A rejection writes no bet, so no condition would check what was assumed of it: read it.
+            continue
         assert state.wallet is not None  # decide() refuses a missing wallet
         try:
             store.commit(decision, read_version=state.wallet.version)

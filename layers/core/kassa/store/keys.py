@@ -22,7 +22,7 @@ run finding         OP#{operator}#RUN#{run id}            FINDING#{finding key, 
 stream finding      OP#{operator}#RECON                   FINDING#{finding key}
 published event     {entry pk} (the wallet's)             OUTBOX#{entry sk}       (ttl)
 
-A wallet, its entries and its bets share one partition: one strongly consistent ``TransactGetItems``
+A wallet, its entries and its bets share one partition: one strongly consistent ``BatchGetItem``
 loads all a decision needs, and the local index ``EntriesByVersion`` (pk, entryVersion) lists the
 history newest-first, strongly consistent. Only applied entries carry ``entryVersion`` (a sparse index):
 recorded rejections are idempotency records, not history. An LSI caps a partition at 10 GB, about ten

@@ -1,7 +1,8 @@
 """The ledger's storage: one strongly consistent read and one conditional transaction per movement.
 
 ``load`` reads the wallet, the entry with the request's (transaction id, action) and the bet in one
-``BatchGetItem`` with strongly consistent reads. ``commit`` writes a decision in one
+``BatchGetItem`` with strongly consistent reads (``lean``: not the bet, when the commit's condition
+asserts what the decision assumes of it, ``kassa.domain.movements.assumable_bet``). ``commit`` writes a decision in one
 ``TransactWriteItems`` whose conditions make it all-or-nothing against concurrent writers:
 
 1. the wallet update (or, for a recorded rejection, a condition check) requires the version and the
@@ -36,7 +37,7 @@ from kassa import errors
 from kassa.clock import now_iso
 from kassa.deadline import Budget
 from kassa.domain.model import Entry, Wallet, WalletStatus
-from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection
+from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection, assumable_bet
 from kassa.store import codec, cursors, keys
 from kassa.store.client import TableStore
 from kassa.store.codec import n, s
@@ -118,21 +119,26 @@ class LedgerStore(TableStore):
         request: MovementRequest,
         also: Sequence[keys.Key] = (),
         budget: Budget | None = None,
+        *,
+        lean: bool = False,
     ) -> tuple[MovementState, list[codec.Item | None]]:
         """The movement's state, plus ``also`` (a protocol's token or session), in one consistent read."""
+        assumed, assumed_bet = assumable_bet(request) if lean else (False, None)
+        read_bet = bool(request.bet_id) and not assumed
         wanted = [
             keys.wallet(operator_id, player_id),
             keys.entry(operator_id, player_id, request.transaction_id, request.action.value),
-            keys.bet(operator_id, player_id, request.bet_id) if request.bet_id else None,
+            keys.bet(operator_id, player_id, request.bet_id) if read_bet and request.bet_id else None,
             *also,
         ]
         found = iter(self.get_many([key for key in wanted if key is not None], budget or self.budget()))
         wallet_item, entry_item = next(found), next(found)
-        bet_item = next(found) if request.bet_id else None
+        bet_item = next(found) if read_bet else None
         state = MovementState(
             wallet=codec.wallet_from_item(wallet_item) if wallet_item else None,
             existing=codec.entry_from_item(entry_item) if entry_item else None,
-            bet=codec.bet_from_item(bet_item) if bet_item else None,
+            bet=assumed_bet if assumed else codec.bet_from_item(bet_item) if bet_item else None,
+            bet_assumed=assumed,
         )
         return state, list(found)
 

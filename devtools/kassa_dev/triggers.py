@@ -48,6 +48,13 @@ class StreamPump:
             self._deliver(batch[start : start + self.batch_size])
         return len(batch)
 
+    def skip(self) -> int:
+        """Pass over what is waiting without delivering it (for a measurement that starts now)."""
+        skipped = 0
+        while batch := self._read():
+            skipped += len(batch)
+        return skipped
+
     def drain(self, rounds: int = 50) -> None:
         """Pump until nothing is waiting (a redelivery or a run can write more records)."""
         for _ in range(rounds):

@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from kassa_dev import template
-from kassa_dev.bench import coldstart, counting, report, workload
+from kassa_dev.bench import bill, coldstart, counting, report, workload
 from kassa_dev.bench.harness import bench_stack
 
 SYSTEMS = ("kassa", "baseline")  # timed side by side
@@ -34,6 +34,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the most clients)")
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per handler (median)")
     parser.add_argument("--cost-samples", type=int, default=10, help="requests per operation counted in-process")
+    parser.add_argument("--stream-movements", type=int, default=100, help="movements whose stream is metered")
     parser.add_argument("--race-rounds", type=int, default=5, help="rounds of the concurrency probe (0: none)")
     parser.add_argument(
         "--out",
@@ -123,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
 
             _progress(f"DynamoDB requests and capacity: {args.cost_samples} requests per operation, in-process")
             run.costs = counting.measure_costs(bench.stack, bench.api_key, args.cost_samples, tag)
+            _progress(f"the stream path: {args.stream_movements} movements, then the stream drained, in-process")
+            run.stream = bill.measure_stream(bench.stack, bench.api_key, tag, args.stream_movements)
     finally:
         clients_process.shutdown()
 

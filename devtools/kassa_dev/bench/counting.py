@@ -33,6 +33,7 @@ import contextlib
 import math
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -128,6 +129,7 @@ class CapacityMeter:
         self.probe = probe  # an unhooked client, for "before/after" reads and table shapes
         self.function = "-"
         self.calls: list[Call] = []
+        self.timings: list[tuple[str, float]] = []  # (function, seconds) per invocation
         self._shapes: dict[str, TableShape] = {}
         self._attached: list[tuple[Any, str, Any]] = []
 
@@ -303,8 +305,12 @@ class CountingInvoker:
         self.meter = meter
 
     def invoke(self, function_id: str, event: dict[str, Any]) -> Any:
-        with self.meter.in_function(function_id):
-            return self.invoker.invoke(function_id, event)
+        started = time.perf_counter()
+        try:
+            with self.meter.in_function(function_id):
+                return self.invoker.invoke(function_id, event)
+        finally:
+            self.meter.timings.append((function_id, time.perf_counter() - started))
 
 
 @dataclass
@@ -322,6 +328,8 @@ class OperationCost:
     authorizer_requests: Decimal = Decimal(0)
     authorizer_rcu: Decimal = Decimal(0)
     authorizer_by_api: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0  # the route's function, handler time in this process (mean)
+    authorizer_seconds: float = 0.0
     errors: Counter[str] = field(default_factory=Counter)  # condition failures etc. (expected for replays)
     varied: bool = False  # not every sample made the same calls
 
@@ -378,12 +386,22 @@ def measure_costs(stack: Any, api_key: str, samples: int, tag: str) -> list[Oper
         with silenced_stdout():
             for request in _opening(player):
                 send(gateway, request)
-        meter.attach(dynamodb())
-        meter.attach(baseline.dynamodb())
-        try:
-            for operation in workload.OPERATIONS:
-                cost = OperationCost(system, operation, samples)
-                signatures = set()
+        for operation in workload.OPERATIONS:
+            cost = OperationCost(system, operation, samples)
+            signatures = set()
+            # Handler time first, with no hooks attached (the meter's own reads would count).
+            for i in range(samples, 2 * samples):
+                meter.timings.clear()
+                with silenced_stdout():
+                    send(gateway, workload.call(operation, player, i))
+                for function, seconds in meter.timings:
+                    if function == authorizer:
+                        cost.authorizer_seconds += seconds / samples
+                    else:
+                        cost.seconds += seconds / samples
+            meter.attach(dynamodb())
+            meter.attach(baseline.dynamodb())
+            try:
                 for i in range(samples):
                     meter.calls.clear()
                     with silenced_stdout():
@@ -402,12 +420,12 @@ def measure_costs(stack: Any, api_key: str, samples: int, tag: str) -> list[Oper
                             cost.wcu += c.wcu
                             cost.index_wcu += c.index_wcu
                             cost.by_api[c.operation] += 1
-                for name in ("requests", "rcu", "wcu", "index_wcu", "authorizer_requests", "authorizer_rcu"):
-                    setattr(cost, name, getattr(cost, name) / samples)
-                cost.varied = len(signatures) > 1
-                results.append(cost)
-        finally:
-            meter.detach()
+            finally:
+                meter.detach()
+            for name in ("requests", "rcu", "wcu", "index_wcu", "authorizer_requests", "authorizer_rcu"):
+                setattr(cost, name, getattr(cost, name) / samples)
+            cost.varied = len(signatures) > 1
+            results.append(cost)
     return results
 
 

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from kassa_dev.bench import bill
 from kassa_dev.bench.coldstart import BARE, ColdStart
 from kassa_dev.bench.counting import OperationCost
 from kassa_dev.bench.workload import MOVEMENTS, OPERATIONS, CellResult, RaceResult
@@ -123,6 +124,7 @@ class Run:
     cold: list[ColdStart] = field(default_factory=list)
     races: list[RaceResult] = field(default_factory=list)
     cost_samples: int = 0
+    stream: bill.StreamCost | None = None
 
 
 def _ms(seconds: float) -> str:
@@ -213,6 +215,7 @@ def summary(run: Run) -> list[str]:
             f"({_ms(bare.median)} ms) (acceptance <= {COLD_START_LIMIT}x: {verdict}); by CPU time, slowest "
             f"{worst_cpu.name} {worst_cpu.cpu_median / bare.cpu_median:.2f}x ({cpu_verdict})."
         )
+    lines += stream_summary(run)
     for clients in run.clients:
         ratios = []
         for operation in OPERATIONS:
@@ -353,6 +356,101 @@ def costs_section(run: Run) -> list[str]:
         ),
     ]
     return lines
+
+
+STREAM_LIMIT = Decimal(4)  # capacity units per movement on the stream path
+
+
+def stream_summary(run: Run) -> list[str]:
+    if run.stream is None:
+        return []
+    units = run.stream.units
+    return [
+        f"- Stream path per movement: {_num(units)} capacity units (target <= {STREAM_LIMIT}: "
+        f"{_verdict(units <= STREAM_LIMIT)}), {_num(run.stream.events)} event(s) published; one million "
+        f"movements on demand: {_bills_line(run)}."
+    ]
+
+
+def _bills_line(run: Run) -> str:
+    names = {"kassa": "Kassa", "careful": "careful baseline", "baseline": "naive baseline"}
+    bills = bill.million(run.costs, run.stream)
+    return ", ".join(f"{names.get(b.system, b.system)} ${b.total:.2f}" for b in bills)
+
+
+def _usd(price: Decimal) -> str:
+    return f"{price.normalize():f}"
+
+
+def bill_section(run: Run) -> list[str]:
+    stream = run.stream
+    if stream is None:
+        return []
+    prices = bill.PRICES
+    rows = [
+        [
+            b.system,
+            f"{b.dynamodb:.2f}",
+            f"{b.lambda_requests:.2f}",
+            f"{b.lambda_duration:.2f}",
+            f"{b.http_api:.2f}",
+            f"{b.events:.2f}",
+            f"**{b.total:.2f}**",
+        ]
+        for b in bill.million(run.costs, stream)
+    ]
+    return [
+        "## The whole bill",
+        "",
+        f"After each movement's request, its records reach the stream consumer (`ReconciliationFunction`): "
+        f"measured over {stream.movements} movements (bets and wins on one wallet), the stream drained in "
+        "batches as the template configures them, with the meter on the consumer's DynamoDB and EventBridge "
+        "clients. Per movement:",
+        "",
+        *_table(
+            [
+                "stream records",
+                "invocations",
+                "requests",
+                "DynamoDB calls",
+                "RCU",
+                "WCU",
+                "index WCU (est.)",
+                "events",
+                "handler ms",
+            ],
+            [
+                [
+                    _num(stream.records),
+                    _num(stream.invocations),
+                    _num(stream.requests),
+                    stream.describe_calls(),
+                    _num(stream.rcu),
+                    _num(stream.wcu),
+                    _num(stream.index_wcu),
+                    _num(stream.events),
+                    f"{stream.seconds * 1000:.2f}",
+                ]
+            ],
+            "rrrlrrrrr",
+        ),
+        "",
+        f"One million movements (mean of bet and win), on demand, in USD, at {prices.region} prices recorded "
+        f"{prices.recorded} (constants in `devtools/kassa_dev/bench/bill.py`: DynamoDB "
+        f"${_usd(prices.read_request_unit * bill.MILLION)} per million read and "
+        f"${_usd(prices.write_request_unit * bill.MILLION)} per million write request units, Lambda "
+        f"${_usd(prices.lambda_request * bill.MILLION)} per million requests and "
+        f"${_usd(prices.lambda_gb_second_arm64)} per GB-second on arm64, HTTP API "
+        f"${_usd(prices.http_api_request * bill.MILLION)} and EventBridge "
+        f"${_usd(prices.eventbridge_event * bill.MILLION)} per million). DynamoDB includes the authorizer's read "
+        "and the index writes (estimated); Lambda duration is the handler time measured in this process on "
+        "this machine (moto included) at the template's memory (the route's function and the authorizer; "
+        "the stream consumer for Kassa): an estimate, not Lambda's billed duration. The baselines have no "
+        "stream path: nothing verifies their ledger or publishes their movements. Logs, metrics, traces and "
+        "storage are not included.",
+        "",
+        *_table(["system", "DynamoDB", "Lambda requests", "Lambda duration", "HTTP API", "EventBridge", "total"], rows),
+    ]
 
 
 def cold_section(run: Run) -> list[str]:
@@ -512,6 +610,8 @@ def render(run: Run) -> str:
         *throughput_section(run),
         "",
         *costs_section(run),
+        "",
+        *bill_section(run),
         "",
         *cold_section(run),
         "",

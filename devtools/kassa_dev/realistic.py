@@ -77,6 +77,7 @@ class _State:
     counts: dict[str, int] = field(default_factory=dict)  # what was injected or refused, by kind
     requests: dict[str, int] = field(default_factory=dict)  # DynamoDB requests served, by operation
     writes: dict[str, int] = field(default_factory=dict)  # items written (mode on), by partition key value
+    collection_gb: dict[str, float] = field(default_factory=dict)  # planted item-collection sizes, by partition
 
 
 _STATE = _State()
@@ -89,7 +90,14 @@ def configure(**settings: Any) -> Realism:
     _STATE.counts.clear()
     _STATE.requests.clear()
     _STATE.writes.clear()
+    _STATE.collection_gb.clear()
     return _STATE.realism
+
+
+def plant_collection_size(partition: str, size_gb: float) -> None:
+    """Report the item collection of ``partition`` (a partition key value) as ``size_gb`` to writes that
+    ask for ``ReturnItemCollectionMetrics`` (mode on): moto reports none, and no test can write 10 GB."""
+    _STATE.collection_gb[partition] = size_gb
 
 
 def from_environment(value: str | None) -> Realism:
@@ -276,7 +284,7 @@ class RealisticRequests:
                 keys = keys_of(operation, parsed)
                 written = written_partitions(operation, parsed)
             except (ValueError, KeyError, TypeError, AttributeError, StopIteration):
-                keys, written = [], []  # moto answers the malformed request itself
+                parsed, keys, written = {}, [], []  # moto answers the malformed request itself
             refused = _conflict(operation, keys) or (_injected(operation, keys) if kassas else None)
             if refused is not None:
                 return _answer(start_response, *refused)
@@ -284,6 +292,8 @@ class RealisticRequests:
             if status.startswith("200"):
                 for partition in written:
                     _STATE.writes[partition] = _STATE.writes.get(partition, 0) + 1
+                body = _with_collection_metrics(parsed, written, keys, body)
+                headers = [(n, str(len(body)) if n.lower() == "content-length" else v) for n, v in headers]
             if operation == "TransactWriteItems" and status.startswith("200"):
                 held = keys
                 for key in held:
@@ -307,6 +317,27 @@ class RealisticRequests:
         status, headers, body = _call(self._app, environ)
         start_response(status, headers)
         return [body]
+
+
+def _with_collection_metrics(request: dict[str, Any], written: list[str], keys: list[Key], body: bytes) -> bytes:
+    """The answer with ``ItemCollectionMetrics`` for the written partitions whose size was planted, in
+    DynamoDB's shape (an estimate range in GB, the upper end 1 GB above the lower)."""
+    planted = [p for p in dict.fromkeys(written) if p in _STATE.collection_gb]
+    if request.get("ReturnItemCollectionMetrics") != "SIZE" or not planted or not keys:
+        return body
+    table = keys[0][0]
+    key_name = _table_key_attributes(table)[0]
+    answer = json.loads(body or b"{}")
+    answer["ItemCollectionMetrics"] = {
+        table: [
+            {
+                "ItemCollectionKey": {key_name: {"S": partition}},
+                "SizeEstimateRangeGB": [_STATE.collection_gb[partition], _STATE.collection_gb[partition] + 1],
+            }
+            for partition in planted
+        ]
+    }
+    return json.dumps(answer).encode()
 
 
 def _call(app: _Wsgi, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

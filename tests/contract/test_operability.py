@@ -67,6 +67,7 @@ EXPECTED_ALARMS = {
     "LedgerDiscrepancyAlarm": ({"LedgerDiscrepancies"}, 0, 60),
     "MovementsGivenUpAlarm": ({"MovementsGivenUp"}, 0, 300),
     "StoreErrorsAlarm": ({"StoreErrors"}, 0, 60),
+    "WalletPartitionSizeAlarm": ({"WalletCollectionSizeGB"}, 5, 3600),
     "ApiServerErrorRateAlarm": ({"5xx", "Count"}, 1, 300),
     "WalletDurationP99Alarm": ({"Duration"}, {"Ref": "DurationP99AlarmMilliseconds"}, 300),
     "TransactionsDurationP99Alarm": ({"Duration"}, {"Ref": "DurationP99AlarmMilliseconds"}, 300),

@@ -86,3 +86,32 @@ def test_no_secret_reaches_the_logs(
     assert "API key refused" in everything
     for secret in (demo.onewallet_token, demo.api_key, sid, "wrong-token", wrong_key):
         assert secret not in everything
+
+
+def test_a_wallet_partition_nearing_its_limit_is_measured_and_warned(
+    api: Api, logs: io.StringIO, capsys: pytest.CaptureFixture[str], realistic_dynamodb: None
+) -> None:
+    """Every commit reports its wallet's item-collection size (DynamoDB's estimate) as a metric, and a
+    wallet past half of the 10 GB limit is named in a warning; a small one is not."""
+    from kassa.store import keys
+    from kassa_dev import realistic
+
+    big, small = api.open_wallet(), api.open_wallet()
+    realistic.plant_collection_size(keys.wallet_pk("demo", big), 6.0)
+    realistic.plant_collection_size(keys.wallet_pk("demo", small), 1.0)
+    capsys.readouterr()
+    assert api.move(big, "deposit", "5").status == 201
+    assert api.move(small, "deposit", "5").status == 201
+    sizes = [
+        value
+        for line in log_lines(capsys.readouterr().out)
+        if "_aws" in line and "WalletCollectionSizeGB" in line
+        for value in (
+            line["WalletCollectionSizeGB"]
+            if isinstance(line["WalletCollectionSizeGB"], list)
+            else [line["WalletCollectionSizeGB"]]
+        )
+    ]
+    assert sorted(sizes) == [2.0, 7.0]  # the upper ends of the estimates
+    warned = [line for line in log_lines(logs.getvalue()) if "10 GB" in str(line.get("message"))]
+    assert [(line["playerId"], line["sizeGB"]) for line in warned] == [(big, 7.0)]

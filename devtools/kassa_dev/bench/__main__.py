@@ -12,8 +12,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from kassa_dev import template
-from kassa_dev.bench import bill, coldstart, counting, report, workload
+from kassa.store import keys
+from kassa_dev.bench import bill, coldstart, counting, report, scale, workload
 from kassa_dev.bench.harness import bench_stack
+from kassa_dev.stack import DEMO_OPERATOR
 
 SYSTEMS = ("kassa", "baseline")  # timed side by side
 RACING = ("kassa", "baseline", "careful")  # the concurrency probe; costs are counted for all three
@@ -126,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             run.costs = counting.measure_costs(bench.stack, bench.api_key, args.cost_samples, tag)
             _progress(f"the stream path: {args.stream_movements} movements, then the stream drained, in-process")
             run.stream = bill.measure_stream(bench.stack, bench.api_key, tag, args.stream_movements)
+            partition = keys.wallet_pk(DEMO_OPERATOR, run.stream.player)
+            run.sizes = scale.measure_items(bench.stack.client("dynamodb"), bench.stack.table, partition)
     finally:
         clients_process.shutdown()
 

@@ -46,6 +46,7 @@ class StreamCost:
     """The stream consumer's work, per movement."""
 
     movements: int
+    player: str  # the metered wallet (its items are measured for the Scale section)
     records: Decimal = Decimal(0)
     invocations: Decimal = Decimal(0)
     requests: Decimal = Decimal(0)
@@ -81,14 +82,14 @@ def measure_stream(stack: Any, api_key: str, tag: str, movements: int) -> Stream
     counting = CountingInvoker(runner, meter)
     pump = stack.stream_pump(counting.invoke)
     n = 2 * (movements // 2)
-    cost = StreamCost(n)
+    cost = StreamCost(n, player=f"{tag}-stream-metered")
     with silenced_stdout():
         _movements(runner, pump, api_key, f"{tag}-stream-timed", n)
         pump.drain()
         cost.invocations = Decimal(len(meter.timings)) / n
         cost.seconds = sum(seconds for _, seconds in meter.timings) / n
 
-        _movements(runner, pump, api_key, f"{tag}-stream-metered", n)
+        _movements(runner, pump, api_key, cost.player, n)
         delivered = pump.delivered
         events: list[str] = []
         count_event = lambda **_: events.append("PutEvents")  # noqa: E731 - one line, one purpose

@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from kassa_dev.bench import bill
+from kassa_dev.bench import bill, scale
 from kassa_dev.bench.coldstart import BARE, ColdStart
 from kassa_dev.bench.counting import OperationCost
 from kassa_dev.bench.workload import MOVEMENTS, OPERATIONS, CellResult, RaceResult
@@ -125,6 +125,7 @@ class Run:
     races: list[RaceResult] = field(default_factory=list)
     cost_samples: int = 0
     stream: bill.StreamCost | None = None
+    sizes: scale.ItemSizes | None = None
 
 
 def _ms(seconds: float) -> str:
@@ -378,6 +379,26 @@ def _bills_line(run: Run) -> str:
     return ", ".join(f"{names.get(b.system, b.system)} ${b.total:.2f}" for b in bills)
 
 
+def scale_section(run: Run) -> list[str]:
+    kassa = [c for c in run.costs if c.system == "kassa" and c.operation in MOVEMENTS]
+    if run.sizes is None or run.stream is None or not kassa:
+        return []
+    writes = sum((c.wcu for c in kassa), Decimal(0)) / len(kassa)
+    index = sum((c.index_wcu for c in kassa), Decimal(0)) / len(kassa)
+    stream = run.stream.wcu + run.stream.index_wcu
+    rows = [[c.what, c.before, c.after, c.how] for c in scale.ceilings(run.sizes, writes, index, stream)]
+    return [
+        "## Scale",
+        "",
+        "Ceilings computed from DynamoDB's published limits (an item collection of a table with a local "
+        "secondary index: 10 GB, never split, one partition's 1,000 write and 3,000 read units/s; the table's "
+        "on-demand quota) and the item sizes of this run's stream wallet (`devtools/kassa_dev/bench/scale.py`). "
+        "*Before*: as the design stood when issue 11 was filed.",
+        "",
+        *_table(["ceiling", "before", "now", "how"], rows, "llll"),
+    ]
+
+
 def _usd(price: Decimal) -> str:
     return f"{price.normalize():f}"
 
@@ -612,6 +633,8 @@ def render(run: Run) -> str:
         *costs_section(run),
         "",
         *bill_section(run),
+        "",
+        *scale_section(run),
         "",
         *cold_section(run),
         "",

@@ -81,7 +81,7 @@ def move_money(
             continue
         assert state.wallet is not None  # decide() refuses a missing wallet
         try:
-            store.commit(decision, read_version=state.wallet.version)
+            collection_gb = store.commit(decision, read_version=state.wallet.version)
         except WriteConflict as conflict:
             logger.debug("movement not committed", extra={"attempt": attempts, "why": str(conflict)})
             known, waited = _after(conflict, state, budget, busy_rounds)
@@ -96,6 +96,7 @@ def move_money(
             "action": request.action.value,
             "attempts": attempts,
         }
+        _watch_collection(collection_gb, facts)
         if isinstance(decision, Rejection):
             logger.info("movement rejected", extra={**facts, "code": decision.error.code})
             metrics.add_metric(name="MovementsRejected", unit="Count", value=1)
@@ -144,6 +145,18 @@ def _replayed(replay: Replay) -> MovementResult:
     if not replay.entry.applied:
         raise _with_wallet(errors.from_name(replay.entry.error_code), replay.wallet)
     return MovementResult(replay.entry, replay.wallet, replayed=True)
+
+
+# A wallet's partition (entries, bets, their local index entries) stops taking writes at 10 GB: warn at half.
+COLLECTION_WARNING_GB = 5.0
+
+
+def _watch_collection(size_gb: float | None, facts: dict[str, object]) -> None:
+    if size_gb is None:
+        return
+    metrics.add_metric(name="WalletCollectionSizeGB", unit="Gigabytes", value=size_gb)
+    if size_gb > COLLECTION_WARNING_GB:
+        logger.warning("wallet partition nearing DynamoDB's 10 GB limit", extra={**facts, "sizeGB": size_gb})
 
 
 def _count(movement: Movement, attempts: int) -> None:

@@ -25,8 +25,10 @@ published event     {entry pk} (the wallet's)             OUTBOX#{entry sk}     
 A wallet, its entries and its bets share one partition: one strongly consistent ``BatchGetItem``
 loads all a decision needs, and the local index ``EntriesByVersion`` (pk, entryVersion) lists the
 history newest-first, strongly consistent. Only applied entries carry ``entryVersion`` (a sparse index):
-recorded rejections are idempotency records, not history. An LSI caps a partition at 10 GB, about ten
-million entries for one player.
+recorded rejections are idempotency records, not history. An LSI caps a partition at 10 GB, and the
+index projects ALL, so every applied entry is stored twice: at measured item sizes about 3.5 million
+bet-and-win rounds for one player, fewer with long ids (docs/PERFORMANCE.md, *Scale*; docs/decisions.md
+23). Every commit reports the collection's size (metric ``WalletCollectionSizeGB``, alarm past 5 GB).
 """
 
 from __future__ import annotations

@@ -164,7 +164,9 @@ class LedgerStore(TableStore):
             attempt += 1
         return [found.get(_identity(key)) for key in wanted]
 
-    def commit(self, decision: Movement | Rejection, read_version: int) -> None:
+    def commit(self, decision: Movement | Rejection, read_version: int) -> float | None:
+        """Commit one decision; returns DynamoDB's upper estimate of the wallet's item collection in GB
+        (its entries, bets and their local index entries: 10 GB is the limit), when it gives one."""
         wallet = decision.wallet
         if isinstance(decision, Movement):
             wallet_action = {"Update": self._wallet_update(wallet, read_version)}
@@ -183,7 +185,7 @@ class LedgerStore(TableStore):
         if decision.bet is not None:
             actions.append(self._bet_write(wallet, decision.bet))
         try:
-            self.client.transact_write_items(TransactItems=actions)
+            answer = self.client.transact_write_items(TransactItems=actions, ReturnItemCollectionMetrics="SIZE")
         except STORE_ERRORS as error:
             outcome = classify(error, write=True)
             if outcome is Outcome.PERMANENT:
@@ -191,6 +193,7 @@ class LedgerStore(TableStore):
             # A failed condition, a conflict or throttle, or a lost answer (the write may have committed):
             # reading again decides (a committed entry is then answered as a replay).
             raise WriteConflict(outcome, throttled(error), _wallet_now(error)) from error
+        return collection_size_gb(answer)
 
     def _wallet_update(self, wallet: Wallet, read_version: int) -> dict[str, Any]:
         return {
@@ -284,6 +287,17 @@ class LedgerStore(TableStore):
         response = self.query(**query)
         entries = [codec.entry_from_item(item) for item in response["Items"]]
         return entries, cursors.encode(response.get("LastEvaluatedKey"))
+
+
+def collection_size_gb(answer: dict[str, Any]) -> float | None:
+    """The largest upper estimate among the item collections a write reports (``SizeEstimateRangeGB``)."""
+    estimates = [
+        float(metrics["SizeEstimateRangeGB"][-1])
+        for collections in (answer.get("ItemCollectionMetrics") or {}).values()
+        for metrics in collections
+        if metrics.get("SizeEstimateRangeGB")
+    ]
+    return max(estimates) if estimates else None
 
 
 def _wallet_now(error: Exception) -> Wallet | None:

@@ -60,7 +60,8 @@ class FunctionRunner:
         spec = self.functions[function_id]
         module_name, _, attribute = spec.handler.rpartition(".")
         handler = getattr(self._module(function_id, module_name), attribute)
-        return handler(event, LambdaContext(function_id))
+        context = LambdaContext(function_id, int(spec.timeout or 3), int(spec.memory_size or 128))
+        return handler(event, context)
 
     def _module(self, function_id: str, module_name: str) -> ModuleType:
         with self._lock:
@@ -79,18 +80,19 @@ class FunctionRunner:
 class LambdaContext:
     """The few context attributes handlers and Powertools read."""
 
-    def __init__(self, function_id: str) -> None:
+    def __init__(self, function_id: str, timeout_seconds: int = 10, memory_mb: int = 512) -> None:
         self.function_name = function_id
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{function_id}"
-        self.memory_limit_in_mb = 512
+        self.memory_limit_in_mb = memory_mb
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_id}"
         self.log_stream_name = "local"
+        # The function's timeout (template.yaml), counted from the invocation's start, as in Lambda.
+        self._ends = time.monotonic() + timeout_seconds
 
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._ends - time.monotonic()) * 1000))
 
 
 class Invoker(Protocol):

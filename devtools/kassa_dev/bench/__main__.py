@@ -11,8 +11,8 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from kassa_dev import template
 from kassa.store import keys
+from kassa_dev import template
 from kassa_dev.bench import bill, coldstart, counting, report, scale, workload
 from kassa_dev.bench.harness import bench_stack
 from kassa_dev.stack import DEMO_OPERATOR

@@ -19,6 +19,7 @@ PARTITION_READ_UNITS = 3000
 TABLE_WRITE_UNITS = 40_000  # on-demand, per table, the default (adjustable) quota
 INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds per index entry
 TEN_MILLION_CLAIM = 10_000_000  # what keys.py claimed: entries per player before 10 GB
+MILLION = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,15 @@ def ceilings(sizes: ItemSizes, write_units: Decimal, index_units: Decimal, strea
     rounds = COLLECTION_LIMIT / sizes.round_bytes
     rounds_keys_only = COLLECTION_LIMIT / sizes.round_bytes_keys_only
     per_movement = write_units + index_units  # in the wallet's partition
-    table_movements = TABLE_WRITE_UNITS / (write_units + index_units + stream_units)
+    all_paths = write_units + index_units + stream_units
+    table_movements = TABLE_WRITE_UNITS / all_paths
     return [
         Ceiling(
             "bet-and-win rounds per wallet before its 10 GB item collection is full",
             f"claimed {TEN_MILLION_CLAIM / 2 / 1e6:.0f} million ({TEN_MILLION_CLAIM / 1e6:.0f} million entries)",
-            f"{rounds / Decimal(1e6):.1f} million (measured: entry {sizes.entry:.0f} B, bet {sizes.bet:.0f} B, "
+            f"{rounds / MILLION:.1f} million (measured: entry {sizes.entry:.0f} B, bet {sizes.bet:.0f} B, "
             f"index copy {sizes.index_entry_all:.0f} B; {sizes.round_bytes:.0f} B per round)",
-            f"10 GiB / bytes per round; a KEYS_ONLY index would allow {rounds_keys_only / Decimal(1e6):.1f} million",
+            f"10 GiB / bytes per round; a KEYS_ONLY index would allow {rounds_keys_only / MILLION:.1f} million",
         ),
         Ceiling(
             "movements/s on one wallet (its partition's write throughput)",
@@ -121,7 +123,7 @@ def ceilings(sizes: ItemSizes, write_units: Decimal, index_units: Decimal, strea
             "movements/s of the table",
             f"{table_movements:,.0f}",
             f"{table_movements:,.0f}",
-            f"{TABLE_WRITE_UNITS:,} WCU/s on-demand default quota (adjustable) / {write_units + index_units + stream_units:.0f} "
-            "WCU per movement, request and stream paths (the outbox marker moved, it was not removed)",
+            f"{TABLE_WRITE_UNITS:,} WCU/s on-demand default quota (adjustable) / {all_paths:.0f} WCU per movement"
+            ", request and stream paths (the outbox marker moved, it was not removed)",
         ),
     ]

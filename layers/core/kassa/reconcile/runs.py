@@ -2,7 +2,15 @@
 
 A run is recorded as ``pending`` by whoever asks for it (the API, the schedule, an S3 upload) and executed
 once (``claim_run``: pending -> running), with its findings under the run, counts per class on the run,
-and the full JSON report in the results bucket.
+and the full JSON report in the results bucket. A run whose invocation died while it was "running" is
+claimed again and finished by the next scheduled audit of its operator (``reclaim_dead_runs``).
+
+An audit asked for (API, CLI) is *full*: every wallet from its first entry. The hourly audit is
+*incremental*: each wallet from its checkpoint (what the last audit verified, ``kassa.reconcile.audit``),
+its new entries read eventually consistent, so its cost grows with what changed, not with the ledger; and
+it walks the operator's wallets only while its invocation has time, leaving a cursor where it stopped for
+the next hour to go on from. Entries already checkpointed are watched by the stream verifier, which sees
+any change or removal of one as it happens.
 """
 
 from __future__ import annotations
@@ -15,11 +23,12 @@ from typing import Any
 
 from kassa import errors, ledger
 from kassa.clock import now_iso
+from kassa.deadline import Budget
 from kassa.domain.model import Action, Bet, BetState
 from kassa.domain.movements import MovementRequest
 from kassa.observability import logger, metrics
 from kassa.operators import AuditPolicy
-from kassa.reconcile.audit import audit_wallet
+from kassa.reconcile.audit import GENESIS, audit_from, audit_wallet
 from kassa.reconcile.findings import DISCREPANCIES, Finding, Kind
 from kassa.reconcile.report import LedgerView, match, parse_report, period
 from kassa.settings import settings
@@ -30,15 +39,35 @@ from kassa.store.reconcile_store import ReconcileStore
 
 AUDIT = "audit"
 REPORT = "report"
+FULL, INCREMENTAL = "full", "incremental"
 STALE_REFUND_PREFIX = "stale-refund-"
+# Lambda's longest invocation is 15 minutes: a run claimed longer ago than that is not running any more.
+RUN_LEASE = timedelta(minutes=15)
+# Dead runs are looked for this far back (the schedule comes every hour, so each is seen many times).
+RECLAIM_WINDOW = timedelta(days=1)
+# The incremental walk stops while this much of its invocation is left, to record what it did.
+WALK_MARGIN_SECONDS = 30.0
+WALK_SECONDS = 24 * 3600.0  # outside Lambda (the CLI, tests): no limit worth the name
 
 
-def start_run(operator_id: str, kind: str, s3_key: str | None = None, store: ReconcileStore | None = None) -> str:
+def _run_id(at: datetime) -> str:
+    return f"{at:%Y%m%dT%H%M%S}"
+
+
+def start_run(
+    operator_id: str,
+    kind: str,
+    s3_key: str | None = None,
+    store: ReconcileStore | None = None,
+    mode: str = FULL,
+) -> str:
     if kind == REPORT and not (s3_key or "").startswith(f"{operator_id}/"):
         # Operators are tenants: a report is read only from under the operator's own prefix.
         raise errors.InvalidRequest(f"s3Key must be under the operator's prefix {operator_id}/")
-    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+    run_id = f"{_run_id(datetime.now(UTC))}-{secrets.token_hex(4)}"
     run = {"runId": run_id, "type": kind, "status": "pending", "createdAt": now_iso(), "s3Key": s3_key}
+    if kind == AUDIT:
+        run["mode"] = mode
     (store or ReconcileStore()).put_run(operator_id, run_id, run)
     return run_id
 
@@ -47,14 +76,16 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
     """Run a pending run to completion; a run already claimed (a redelivery) is left alone."""
     store = store or ReconcileStore()
     run = store.get_run(operator_id, run_id)
-    if run is None or not store.claim_run(operator_id, run_id):
+    dead_before = (datetime.now(UTC) - RUN_LEASE).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if run is None or not store.claim_run(operator_id, run_id, now_iso(), dead_before):
         return None
     try:
-        found = (
-            audit_operator(operator_id, store)
-            if run["type"] == AUDIT
-            else match_report(operator_id, run["s3Key"], store)
-        )
+        if run["type"] == REPORT:
+            found = match_report(operator_id, run["s3Key"], store)
+        elif run.get("mode") == INCREMENTAL:
+            found, run["walk"] = audit_incrementally(operator_id, store)
+        else:
+            found = audit_operator(operator_id, store)
         status, error = "completed", None
     except errors.KassaError as failure:
         found, status, error = [], "failed", failure.detail
@@ -82,14 +113,80 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
 
 
 def run_now(operator_id: str, kind: str, s3_key: str | None = None) -> dict[str, Any] | None:
-    """Start and execute at once (the schedule and S3 triggers, which are already asynchronous)."""
+    """Start and execute at once (the S3 trigger and the CLI, which are already asynchronous)."""
     store = ReconcileStore()
     return execute(operator_id, start_run(operator_id, kind, s3_key, store), store)
 
 
+def scheduled_audit(operator_id: str) -> dict[str, Any] | None:
+    """The hourly audit of one operator: first finish what died, then an incremental audit."""
+    store = ReconcileStore()
+    reclaim_dead_runs(operator_id, store)
+    return execute(operator_id, start_run(operator_id, AUDIT, store=store, mode=INCREMENTAL), store)
+
+
+def reclaim_dead_runs(operator_id: str, store: ReconcileStore) -> list[dict[str, Any]]:
+    """Finish the runs of the last day still "running" though claimed longer ago than any invocation lasts."""
+    now = datetime.now(UTC)
+    # A run's id starts with when it was made, which is before it was claimed.
+    dead = store.dead_runs(operator_id, _run_id(now - RECLAIM_WINDOW), _run_id(now - RUN_LEASE))
+    finished = []
+    for run_id in dead:
+        logger.warning("reclaiming a run that died", extra={"operatorId": operator_id, "runId": run_id})
+        run = execute(operator_id, run_id, store)
+        if run is not None:
+            finished.append(run)
+    return finished
+
+
+def _stale_before(policy: AuditPolicy) -> str:
+    return (datetime.now(UTC) - timedelta(hours=policy.stale_bet_hours)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def audit_incrementally(operator_id: str, store: ReconcileStore) -> tuple[list[Finding], dict[str, Any]]:
+    """Each wallet from its checkpoint, as long as the invocation has time; where it stopped is kept."""
+    policy = AuditPolicy.from_item(AccessStore().get_operator(operator_id))
+    stale_before, walk = _stale_before(policy), Budget.of(WALK_SECONDS)
+    after = store.audit_cursor(operator_id)
+    found: list[Finding] = []
+    audited, last = 0, after
+    for player in store.players(operator_id):
+        if after is not None and player <= after:
+            continue
+        if walk.remaining() < WALK_MARGIN_SECONDS:
+            store.save_audit_cursor(operator_id, last)
+            return found, {"wallets": audited, "complete": False, "resumeAfter": last}
+        found += _audit_from_checkpoint(operator_id, player, store, stale_before, policy)
+        audited, last = audited + 1, player
+    if after is not None:
+        store.save_audit_cursor(operator_id, None)
+    return found, {"wallets": audited, "complete": True}
+
+
+def _audit_from_checkpoint(
+    operator_id: str, player: str, store: ReconcileStore, stale_before: str, policy: AuditPolicy
+) -> list[Finding]:
+    wallet, checkpoint = store.wallet_and_checkpoint(operator_id, player)
+    if wallet is None:
+        return []
+    start = checkpoint or GENESIS
+    if start.version > wallet.version:  # the wallet went back past what was verified: start over
+        start = GENESIS
+    entries = store.entries_between(operator_id, player, start.version, wallet.version)
+    found, reached = audit_from(wallet, entries, start)
+    if not found and reached.version > start.version:
+        store.save_checkpoint(operator_id, player, reached, now_iso())
+    for bet_id, placed_at in sorted(reached.open_bets.items()):
+        if placed_at < stale_before:
+            bet = store.bet(operator_id, player, bet_id)
+            if bet is not None and bet.state is BetState.OPEN:
+                found.append(_stale(operator_id, player, bet, policy))
+    return found
+
+
 def audit_operator(operator_id: str, store: ReconcileStore) -> list[Finding]:
     policy = AuditPolicy.from_item(AccessStore().get_operator(operator_id))
-    stale_before = (datetime.now(UTC) - timedelta(hours=policy.stale_bet_hours)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stale_before = _stale_before(policy)
     found: list[Finding] = []
     for player in store.players(operator_id):
         wallet, applied, _, bets = store.partition(operator_id, player)

@@ -13,10 +13,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from kassa import deadline
+from kassa import deadline, errors
 from kassa.deadline import Budget
 from kassa.settings import settings
-from kassa.store.outcomes import patiently
+from kassa.store.outcomes import patiently, pause
 
 # Marks Kassa's own requests (in CloudTrail, and for the embedded DynamoDB's fault injection).
 USER_AGENT = "kassa-ledger"
@@ -83,3 +83,29 @@ class TableStore:
             lambda: self.client.query(TableName=self.table, **query), budget or self.budget(), "query"
         )
         return answer
+
+    def get_many(self, wanted: list[dict[str, Any]], budget: Budget | None = None) -> list[dict[str, Any] | None]:
+        """Several items, each strongly consistent, in one ``BatchGetItem`` (the keys must differ); what
+        DynamoDB leaves unprocessed under load is asked again within the budget."""
+        budget = budget or self.budget()
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        pending: list[dict[str, Any]] = list(wanted)
+        attempt = 0
+        while pending:
+            answer = patiently(
+                lambda asked=pending: self.client.batch_get_item(
+                    RequestItems={self.table: {"Keys": asked, "ConsistentRead": True}}
+                ),
+                budget,
+                "read",
+            )
+            found.update({_identity(item): item for item in answer.get("Responses", {}).get(self.table, [])})
+            pending = answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+            if pending and not pause(attempt, budget):
+                raise errors.TemporarilyUnavailable("read: DynamoDB stayed busy; nothing was committed")
+            attempt += 1
+        return [found.get(_identity(key)) for key in wanted]
+
+
+def _identity(item: dict[str, Any]) -> tuple[str, str]:
+    return str(item["pk"]["S"]), str(item["sk"]["S"])

@@ -9,6 +9,7 @@ One Wallet token    OP#{operator}                         ONEWALLET_TOKEN       
 wallet              OP#{operator}#PLAYER#{player}         WALLET                        balance, version, lastHash
 ledger entry        OP#{operator}#PLAYER#{player}         TX#{transaction id}#{action}  entryVersion if applied
 bet                 OP#{operator}#PLAYER#{player}         BET#{bet id}                  open/settled/cancelled/tombstone
+audit checkpoint    OP#{operator}#PLAYER#{player}         AUDIT                         verified up to a version
 player session      OP#{operator}#SESSION#{sha256(sid)}   SESSION                       ttl; wallet names the live one
 
 The sparse index ``ByKind`` (kind, pk) lists what a full audit walks: operators (kind "operator") and an
@@ -19,6 +20,7 @@ Reconciliation keeps its records apart from the ledger, under the operator too:
 item                pk                                    sk
 run                 OP#{operator}#RECON                   RUN#{run id}
 run finding         OP#{operator}#RUN#{run id}            FINDING#{finding key, or sha256: of it past 256 bytes}
+audit walk cursor   OP#{operator}#RECON                   AUDIT_CURSOR            where an unfinished walk stopped
 stream finding      OP#{operator}#RECON                   FINDING#{finding key}
 published event     {entry pk} (the wallet's)             OUTBOX#{entry sk}       (ttl)
 
@@ -81,6 +83,14 @@ def entry(operator_id: str, player_id: str, transaction_id: str, action: str) ->
 
 def bet(operator_id: str, player_id: str, bet_id: str) -> Key:
     return _key(wallet_pk(operator_id, player_id), f"BET#{bet_id}")
+
+
+def audit_checkpoint(operator_id: str, player_id: str) -> Key:
+    return _key(wallet_pk(operator_id, player_id), "AUDIT")
+
+
+def audit_cursor(operator_id: str) -> Key:
+    return _key(recon_pk(operator_id), "AUDIT_CURSOR")
 
 
 def session(operator_id: str, sid_hash: str) -> Key:

@@ -45,8 +45,6 @@ from kassa.store.outcomes import (
     STORE_ERRORS,
     Outcome,
     classify,
-    patiently,
-    pause,
     refused,
     throttled,
     write_patiently,
@@ -141,28 +139,6 @@ class LedgerStore(TableStore):
             bet_assumed=assumed,
         )
         return state, list(found)
-
-    def get_many(self, wanted: list[keys.Key], budget: Budget | None = None) -> list[codec.Item | None]:
-        """Several items, each strongly consistent, in one ``BatchGetItem`` (the keys must differ); what
-        DynamoDB leaves unprocessed under load is asked again within the budget."""
-        budget = budget or self.budget()
-        found: dict[tuple[str, str], codec.Item] = {}
-        pending: list[keys.Key] = list(wanted)
-        attempt = 0
-        while pending:
-            answer = patiently(
-                lambda asked=pending: self.client.batch_get_item(
-                    RequestItems={self.table: {"Keys": asked, "ConsistentRead": True}}
-                ),
-                budget,
-                "read",
-            )
-            found.update({_identity(item): item for item in answer.get("Responses", {}).get(self.table, [])})
-            pending = answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
-            if pending and not pause(attempt, budget):
-                raise errors.TemporarilyUnavailable("read: DynamoDB stayed busy; nothing was committed")
-            attempt += 1
-        return [found.get(_identity(key)) for key in wanted]
 
     def commit(self, decision: Movement | Rejection, read_version: int) -> float | None:
         """Commit one decision; returns DynamoDB's upper estimate of the wallet's item collection in GB
@@ -311,7 +287,3 @@ def _wallet_now(error: Exception) -> Wallet | None:
         return None
     item = reasons[0].get("Item")
     return codec.wallet_from_item(item) if item else None
-
-
-def _identity(item: keys.Key | codec.Item) -> tuple[str, str]:
-    return str(item["pk"]["S"]), str(item["sk"]["S"])

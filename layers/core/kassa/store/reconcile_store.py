@@ -3,6 +3,7 @@ partition, and recording runs, findings and published events exactly once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 from kassa import deadline
 from kassa.deadline import Budget
 from kassa.domain.model import Bet, Entry, Outcome, Wallet
+from kassa.reconcile.audit import Checkpoint
 from kassa.reconcile.findings import Finding
 from kassa.settings import settings
 from kassa.store import codec, cursors, keys
@@ -79,6 +81,82 @@ class ReconcileStore(TableStore):
             elif kind == "bet":
                 bets.append(codec.bet_from_item(item))
         return wallet, sorted(applied, key=lambda e: e.version), rejected, bets
+
+    # -- the incremental audit ---------------------------------------------------------------------
+
+    def wallet_and_checkpoint(self, operator_id: str, player_id: str) -> tuple[Wallet | None, Checkpoint | None]:
+        """The wallet and its audit checkpoint, both strongly consistent, in one request."""
+        wallet, checkpoint = self.get_many(
+            [keys.wallet(operator_id, player_id), keys.audit_checkpoint(operator_id, player_id)]
+        )
+        return (
+            codec.wallet_from_item(wallet) if wallet else None,
+            _checkpoint_from_item(checkpoint) if checkpoint else None,
+        )
+
+    def entries_between(self, operator_id: str, player_id: str, after: int, upto: int) -> list[Entry]:
+        """The applied entries with versions in (after, upto], in order. Read eventually consistent (half
+        the price): an entry never changes once written, so any copy found is the entry. Only an absence
+        can be stale, so a range that comes back with a version missing is read again, consistently."""
+        if upto <= after:
+            return []
+        found = self._entries_after(operator_id, player_id, after, upto, consistent=False)
+        if [e.version for e in found] != list(range(after + 1, upto + 1)):
+            found = self._entries_after(operator_id, player_id, after, upto, consistent=True)
+        return found
+
+    def _entries_after(self, operator_id: str, player_id: str, after: int, upto: int, consistent: bool) -> list[Entry]:
+        items = self._pages(
+            IndexName=keys.ENTRIES_BY_VERSION,
+            ConsistentRead=consistent,
+            KeyConditionExpression="pk = :pk AND entryVersion BETWEEN :from AND :to",
+            ExpressionAttributeValues={
+                ":pk": s(keys.wallet_pk(operator_id, player_id)),
+                ":from": n(after + 1),
+                ":to": n(upto),
+            },
+        )
+        return [codec.entry_from_item(item) for item in items]
+
+    def save_checkpoint(self, operator_id: str, player_id: str, checkpoint: Checkpoint, now: str) -> None:
+        """Never moves a checkpoint back (two audits of one wallet may finish in either order)."""
+        item = {
+            **keys.audit_checkpoint(operator_id, player_id),
+            "type": s("checkpoint"),
+            "version": n(checkpoint.version),
+            "hash": s(checkpoint.hash),
+            "cash": n(checkpoint.cash),
+            "bonus": n(checkpoint.bonus),
+            "openBets": {"M": {bet: s(placed) for bet, placed in checkpoint.open_bets.items()}},
+            "auditedAt": s(now),
+        }
+        with contextlib.suppress(_Already):  # a later checkpoint is already there
+            write_patiently(
+                lambda: self.client.put_item(
+                    TableName=self.table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk) OR version <= :v",
+                    ExpressionAttributeValues={":v": n(checkpoint.version)},
+                ),
+                self.budget(),
+                "save checkpoint",
+                condition_failed=_Already,
+            )
+
+    def bet(self, operator_id: str, player_id: str, bet_id: str) -> Bet | None:
+        item = self.read(keys.bet(operator_id, player_id, bet_id))
+        return codec.bet_from_item(item) if item else None
+
+    def audit_cursor(self, operator_id: str) -> str | None:
+        """Where the last scheduled walk of this operator's wallets stopped (None: it finished)."""
+        item = self.read(keys.audit_cursor(operator_id))
+        return codec.optional_text(item, "after") if item else None
+
+    def save_audit_cursor(self, operator_id: str, after: str | None) -> None:
+        item: codec.Item = {**keys.audit_cursor(operator_id), "type": s("cursor")}
+        if after is not None:
+            item["after"] = s(after)
+        write_patiently(lambda: self.client.put_item(TableName=self.table, Item=item), self.budget(), "cursor")
 
     def entry_at(self, operator_id: str, player_id: str, version: int) -> Entry | None:
         response = self.query(
@@ -163,9 +241,11 @@ class ReconcileStore(TableStore):
         }
         write_patiently(lambda: self.client.put_item(TableName=self.table, Item=item), self.budget(), "put run")
 
-    def claim_run(self, operator_id: str, run_id: str) -> bool:
-        """pending -> running, once: a redelivered stream record must not run the same run twice. The
-        claim carries a token of its own, so a claim whose answer was lost is recognised as this one."""
+    def claim_run(self, operator_id: str, run_id: str, now: str, dead_before: str) -> bool:
+        """pending -> running, once: a redelivered stream record must not run the same run twice. A run
+        claimed before ``dead_before`` (longer ago than any invocation lasts) died with its invocation and
+        may be claimed again. The claim carries a token of its own, so a claim whose answer was lost is
+        recognised as this one."""
         token = secrets.token_hex(8)
 
         def claimed_by_us() -> bool:
@@ -177,10 +257,17 @@ class ReconcileStore(TableStore):
                 lambda: self.client.update_item(
                     TableName=self.table,
                     Key=keys.run(operator_id, run_id),
-                    UpdateExpression="SET #status = :running, claimedBy = :token",
-                    ConditionExpression="#status = :pending",
+                    UpdateExpression="SET #status = :running, claimedBy = :token, claimedAt = :now",
+                    ConditionExpression="#status = :pending OR (#status = :running AND "
+                    "(attribute_not_exists(claimedAt) OR claimedAt < :dead))",
                     ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={":running": s("running"), ":pending": s("pending"), ":token": s(token)},
+                    ExpressionAttributeValues={
+                        ":running": s("running"),
+                        ":pending": s("pending"),
+                        ":token": s(token),
+                        ":now": s(now),
+                        ":dead": s(dead_before),
+                    },
                 ),
                 self.budget(),
                 "claim run",
@@ -191,6 +278,23 @@ class ReconcileStore(TableStore):
             return False
         return True
 
+    def dead_runs(self, operator_id: str, since_id: str, until_id: str) -> list[str]:
+        """Runs still "running" whose ids (they start with their creation time) fall in [since, until]:
+        a bounded range, so finding them does not read every run ever made."""
+        items = self._pages(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :since AND :until",
+            FilterExpression="#status = :running",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":pk": s(keys.recon_pk(operator_id)),
+                ":since": s(keys.run(operator_id, since_id)["sk"]["S"]),
+                ":until": s(keys.run(operator_id, until_id)["sk"]["S"]),
+                ":running": s("running"),
+            },
+            ConsistentRead=True,
+        )
+        return [codec.text(item, "runId") for item in items]
+
     def get_run(self, operator_id: str, run_id: str) -> dict[str, Any] | None:
         item = self.read(keys.run(operator_id, run_id))
         if item is None:
@@ -198,3 +302,13 @@ class ReconcileStore(TableStore):
         run: dict[str, Any] = json.loads(codec.text(item, "run"))
         run["status"] = codec.text(item, "status") if run["status"] == "pending" else run["status"]
         return run
+
+
+def _checkpoint_from_item(item: codec.Item) -> Checkpoint:
+    return Checkpoint(
+        version=int(item["version"]["N"]),
+        hash=codec.text(item, "hash"),
+        cash=int(item["cash"]["N"]),
+        bonus=int(item["bonus"]["N"]),
+        open_bets={bet: value["S"] for bet, value in item.get("openBets", {}).get("M", {}).items()},
+    )

@@ -1,0 +1,137 @@
+"""The hourly audit is incremental (issue 11): each wallet from the checkpoint the last audit left, its
+walk stops in time and goes on next hour, and a run whose invocation died is finished by the next one."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from kassa.operators import AuditPolicy
+from kassa.reconcile import runs
+from kassa.store import keys
+from kassa.store.reconcile_store import ReconcileStore
+from tests.conftest import RequestCounter
+from tests.reconciliation.conftest import Tenant, triples
+
+
+def scheduled(tenant: Tenant) -> tuple[dict[str, Any], list[tuple[str, str, int | None]]]:
+    run = runs.scheduled_audit(tenant.operator_id)
+    assert run is not None and run["status"] == "completed" and run["mode"] == runs.INCREMENTAL, run
+    return run, triples(tenant.run_findings(run["runId"]))
+
+
+def checkpoint_version(tenant: Tenant, player: str) -> int | None:
+    item = tenant.raw.get_item(
+        TableName=tenant.table, Key=keys.audit_checkpoint(tenant.operator_id, player), ConsistentRead=True
+    ).get("Item")
+    return int(item["version"]["N"]) if item else None
+
+
+def test_a_clean_ledger_is_checkpointed_and_only_new_entries_are_read_again(
+    tenant: Tenant, counted: RequestCounter
+) -> None:
+    quiet, busy = sorted([tenant.open_wallet(), tenant.open_wallet()])
+    for player in (quiet, busy):
+        tenant.move(player, "deposit", "50")
+        tenant.move(player, "bet", "5", bet=f"{player}-b1")
+        tenant.move(player, "win", "8", bet=f"{player}-b1")
+    run, found = scheduled(tenant)
+    assert found == [] and run["walk"] == {"wallets": 2, "complete": True}
+    assert checkpoint_version(tenant, quiet) == checkpoint_version(tenant, busy) == 3
+
+    counted.calls.clear()
+    assert scheduled(tenant)[1] == []
+    queries_when_nothing_changed = counted.calls.count("Query")
+    tenant.move(busy, "withdrawal", "1")
+    counted.calls.clear()
+    assert scheduled(tenant)[1] == []
+    # One more Query: the busy wallet's one new entry; the quiet wallet's history is not read again.
+    assert counted.calls.count("Query") == queries_when_nothing_changed + 1
+    assert checkpoint_version(tenant, busy) == 4 and checkpoint_version(tenant, quiet) == 3
+
+
+def test_what_changed_after_the_checkpoint_is_found_and_the_checkpoint_stays(tenant: Tenant) -> None:
+    player = tenant.open_wallet()
+    tenant.move(player, "deposit", "50")
+    scheduled(tenant)
+    tenant.move(player, "withdrawal", "10", tx="w-1")
+    tenant.set_attribute(tenant.entry_key(player, "w-1", "withdrawal"), "amount", {"N": "-20000000"})
+    tenant.set_attribute(tenant.wallet_key(player), "balance", {"N": "1"})
+    expected = [
+        ("balance_mismatch", player, 2),
+        ("entry_arithmetic", player, 2),
+        ("entry_hash", player, 2),
+    ]
+    assert scheduled(tenant)[1] == expected
+    assert checkpoint_version(tenant, player) == 1  # not past what is wrong: the next run finds it again
+    assert scheduled(tenant)[1] == expected
+
+
+def test_a_deleted_new_entry_is_missing(tenant: Tenant) -> None:
+    player = tenant.open_wallet()
+    tenant.move(player, "deposit", "50")
+    scheduled(tenant)
+    tenant.move(player, "withdrawal", "10", tx="w-1")
+    tenant.move(player, "withdrawal", "10", tx="w-2")
+    tenant.raw.delete_item(TableName=tenant.table, Key=tenant.entry_key(player, "w-1", "withdrawal"))
+    assert ("entry_missing", player, 2) in scheduled(tenant)[1]
+
+
+def test_stale_bets_are_found_from_the_checkpoint_and_refunded_once(make_tenant: Any) -> None:
+    tenant: Tenant = make_tenant(audit=AuditPolicy(stale_bet_hours=0, refund_stale_bets=True))
+    player = tenant.open_wallet()
+    tenant.move(player, "deposit", "100")
+    tenant.move(player, "bet", "30", bet="open-1")
+    tenant.move(player, "bet", "10", bet="won-1")
+    tenant.move(player, "win", "5", bet="won-1")
+    time.sleep(0.002)  # "older than 0 hours": strictly before the audit's now
+    assert scheduled(tenant)[1] == [("stale_bet", player, None)]
+    assert tenant.balance_units(player) == 95_000_000  # 100 - 30 - 10 + 5, + 30 refunded
+    assert scheduled(tenant)[1] == []  # the refund's entry closed it: nothing is refunded twice
+    assert tenant.balance_units(player) == 95_000_000
+
+
+def test_a_walk_out_of_time_stops_and_the_next_goes_on_from_there(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    players = sorted(tenant.open_wallet() for _ in range(3))
+    for player in players:
+        tenant.move(player, "deposit", "5")
+    monkeypatch.setattr(runs, "WALK_MARGIN_SECONDS", runs.WALK_SECONDS + 1)  # no time left at all
+    run, _ = scheduled(tenant)
+    assert run["walk"] == {"wallets": 0, "complete": False, "resumeAfter": None}
+    monkeypatch.undo()
+
+    ReconcileStore().save_audit_cursor(tenant.operator_id, players[0])  # as a walk stopped after the first
+    run, _ = scheduled(tenant)
+    assert run["walk"] == {"wallets": 2, "complete": True}
+    assert [checkpoint_version(tenant, p) for p in players] == [None, 1, 1]
+    assert ReconcileStore().audit_cursor(tenant.operator_id) is None
+    run, _ = scheduled(tenant)  # a fresh walk: from the first wallet again
+    assert run["walk"] == {"wallets": 3, "complete": True}
+
+
+def test_a_run_that_died_is_finished_by_the_next_scheduled_audit(tenant: Tenant) -> None:
+    player = tenant.open_wallet()
+    tenant.move(player, "deposit", "5")
+    store = ReconcileStore()
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    dead_id, alive_id = f"{an_hour_ago:%Y%m%dT%H%M%S}-dead0001", f"{an_hour_ago:%Y%m%dT%H%M%S}-alive001"
+    for run_id in (dead_id, alive_id):
+        pending = {"runId": run_id, "type": runs.AUDIT, "mode": runs.FULL, "status": "pending", "createdAt": "x"}
+        store.put_run(tenant.operator_id, run_id, pending)
+    long_ago = (an_hour_ago + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert store.claim_run(tenant.operator_id, dead_id, now=long_ago, dead_before="")
+    just_now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert store.claim_run(tenant.operator_id, alive_id, now=just_now, dead_before="")
+    # Claimed a minute ago is alive (an invocation may last 15): not claimed again.
+    dead_before = (datetime.now(UTC) - runs.RUN_LEASE).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert not store.claim_run(tenant.operator_id, alive_id, now=just_now, dead_before=dead_before)
+
+    scheduled(tenant)
+    dead, alive = store.get_run(tenant.operator_id, dead_id), store.get_run(tenant.operator_id, alive_id)
+    assert dead is not None and dead["status"] == "completed" and dead["counts"] == {}
+    assert alive is not None and alive["status"] == "running"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kassa.store import keys
 from kassa_dev import template
-from kassa_dev.bench import bill, coldstart, counting, report, scale, workload
+from kassa_dev.bench import audit_scale, bill, coldstart, counting, report, scale, workload
 from kassa_dev.bench.harness import bench_stack
 from kassa_dev.stack import DEMO_OPERATOR
 
@@ -22,20 +22,23 @@ RACING = ("kassa", "baseline", "careful")  # the concurrency probe; costs are co
 DEFAULT_OUT = template.REPO_ROOT / "docs" / "PERFORMANCE.md"
 
 
-def _clients(text: str) -> list[int]:
+def _positive_list(text: str) -> list[int]:
     values = sorted({int(part) for part in text.split(",") if part.strip()})
     if not values or values[0] < 1:
-        raise argparse.ArgumentTypeError("a comma-separated list of positive client counts, e.g. 1,8")
+        raise argparse.ArgumentTypeError("a comma-separated list of positive numbers, e.g. 1,8")
     return values
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m kassa_dev.bench", description=__doc__)
     parser.add_argument("--operations", type=int, default=300, help="requests per cell (operation x clients x system)")
-    parser.add_argument("--clients", type=_clients, default=[1, 8], help="concurrent clients per cell (default 1,8)")
+    parser.add_argument("--clients", type=_positive_list, default=[1, 8], help="concurrent clients per cell (default 1,8)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the most clients)")
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per handler (median)")
     parser.add_argument("--cost-samples", type=int, default=10, help="requests per operation counted in-process")
+    parser.add_argument(
+        "--audit-sizes", type=_positive_list, default=list(audit_scale.SIZES), help="ledger sizes the audit is timed at"
+    )
     parser.add_argument("--stream-movements", type=int, default=100, help="movements whose stream is metered")
     parser.add_argument("--race-rounds", type=int, default=5, help="rounds of the concurrency probe (0: none)")
     parser.add_argument(
@@ -130,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             run.stream = bill.measure_stream(bench.stack, bench.api_key, tag, args.stream_movements)
             partition = keys.wallet_pk(DEMO_OPERATOR, run.stream.player)
             run.sizes = scale.measure_items(bench.stack.client("dynamodb"), bench.stack.table, partition)
+            _progress(f"the audit at {', '.join(f'{n:,}' for n in args.audit_sizes)} entries")
+            run.audits = audit_scale.measure(bench.stack, tag, tuple(args.audit_sizes), _progress)
     finally:
         clients_process.shutdown()
 

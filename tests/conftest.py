@@ -44,7 +44,34 @@ def python312() -> Path:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     with LocalStack(table="kassa-test") as running:
+        _watch_grants()
         yield running
+
+
+# Which DynamoDB actions the functions performed in this session (kassa_dev.grants): checked against the
+# template's policies when the session ends, so a call added without its IAM grant fails `make test`.
+GRANTS = None
+
+
+def _watch_grants() -> None:
+    global GRANTS
+    from kassa.store.client import dynamodb
+    from kassa_dev.grants import CallRecorder
+
+    GRANTS = CallRecorder()
+    GRANTS.attach(dynamodb())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if GRANTS is None or not GRANTS.seen:
+        return
+    from kassa_dev import grants
+
+    ungranted = grants.missing(GRANTS.seen, grants.granted())
+    if ungranted:
+        listed = ", ".join(f"{function}: {action}" for function, action in ungranted)
+        print(f"\nDynamoDB actions performed but not granted in template.yaml (AccessDenied on AWS): {listed}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

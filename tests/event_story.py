@@ -58,6 +58,7 @@ EVENTS_DIR = REPO_ROOT / "events"
 
 SAMPLE_OPERATOR = "sample-events"
 SAMPLE_API_KEY = "kassa_key_demo_sample_only"
+SAMPLE_KEY_ID = "5a3b1e0000000001"  # the sample operator's first key, as the events' authorizer context names it
 SAMPLE_ONEWALLET_TOKEN = "kassa_ow_demo_sample_only"
 PLAYER = "player-1"
 PROBLEM_JSON = "application/problem+json"
@@ -131,6 +132,10 @@ def _same_body_as_the_first_deposit(body: Any, outcomes: dict[str, Any]) -> None
 
 def _exactly_ok(body: Any, _: dict[str, Any]) -> None:
     assert body == {"status": "ok"}
+
+
+def _a_key_shown_once(body: Any, _: dict[str, Any]) -> None:
+    assert body["apiKey"].startswith("kassa_key_") and body["scopes"] == ["wallets:read", "wallets:lock", "audit:read"]
 
 
 def _problem(code: str) -> dict[str, Any]:
@@ -404,6 +409,13 @@ SCENARIO: list[Step] = [
         check=_a_new_session_of_an_hour,
     ),
     Step("auth-session-create-unknown-player.json", 404, _problem("wallet_not_found"), PROBLEM),
+    # ---- API keys (native, AuthFunction): the owner delegates a support key under its own
+    Step(
+        "auth-key-create.json",
+        201,
+        {"name": "support desk", "role": "support", "parentKeyId": SAMPLE_KEY_ID},
+        check=_a_key_shown_once,
+    ),
     # ---- One Wallet (the provider's calls; open routes, HTTP 200 with a status). Balance 90.
     # Every body carrying SID-FROM-SESSION-CREATE gets the sid auth-session-create answered.
     Step(
@@ -643,7 +655,11 @@ def run_story(stack: LocalStack, runner: FunctionRunner) -> dict[str, Any]:
     """
     # Raises OperatorExists if the operator is already there: the story needs a fresh tenant.
     operators.create_operator(
-        AccessStore(), SAMPLE_OPERATOR, api_key=SAMPLE_API_KEY, onewallet_token=SAMPLE_ONEWALLET_TOKEN
+        AccessStore(),
+        SAMPLE_OPERATOR,
+        api_key=SAMPLE_API_KEY,
+        onewallet_token=SAMPLE_ONEWALLET_TOKEN,
+        key_id=SAMPLE_KEY_ID,
     )
     results: dict[str, Any] = {}
     for step in SCENARIO:

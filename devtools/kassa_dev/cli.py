@@ -4,7 +4,8 @@
     kassa invoke FUNCTION -e events/x.json       run one handler on one event, like `sam local invoke`
     kassa operators create OPERATOR_ID [--scopes ...] [--json]
     kassa operators rotate-token OPERATOR_ID [--json]
-    kassa keys create OPERATOR_ID [--scopes ...] [--json] | kassa keys revoke OPERATOR_ID KEY_ID
+    kassa keys create OPERATOR_ID [--name N] [--scopes ... | --role R] [--expires-at T] [--json]
+    kassa keys list OPERATOR_ID [--json] | kassa keys revoke OPERATOR_ID KEY_ID [--json]
     kassa reconcile audit OPERATOR_ID | kassa reconcile report OPERATOR_ID S3_KEY
 
 ``operators`` and ``keys`` work against whatever DynamoDB the environment names (AWS_ENDPOINT_URL_DYNAMODB and
@@ -44,8 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     keys = commands.add_parser("keys", help="manage an operator's API keys").add_subparsers(
         dest="action", required=True
     )
-    _operator_command(keys, "create", "another API key for an operator; prints it once", True)
-    _operator_command(keys, "revoke", "revoke an API key: refused from its next request on").add_argument("key_id")
+    create_key = _operator_command(keys, "create", "another API key for an operator; prints it once", True)
+    create_key.add_argument("--name", default="created from the CLI", help="what the key is for")
+    create_key.add_argument("--expires-at", default=None, help="ISO 8601 instant after which it is refused")
+    _operator_command(keys, "list", "the operator's API keys (never a secret)")
+    _operator_command(
+        keys, "revoke", "revoke an API key and every key created under it: refused from their next request on"
+    ).add_argument("key_id")
 
     reconcile = commands.add_parser("reconcile", help="run a reconciliation now").add_subparsers(
         dest="kind", required=True
@@ -73,7 +79,9 @@ def _operator_command(commands: Any, name: str, help_text: str, scopes: bool = F
     command: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
     command.add_argument("operator_id")
     if scopes:
-        command.add_argument("--scopes", nargs="+", default=None, help="API key scopes (default: all)")
+        given = command.add_mutually_exclusive_group()
+        given.add_argument("--scopes", nargs="+", default=None, help="API key scopes (default: all)")
+        given.add_argument("--role", default=None, help="a role instead: owner, finance, support, ...")
     command.add_argument("--json", action="store_true", help="print JSON")
     return command
 
@@ -185,20 +193,32 @@ def _use_the_served_stacks_resources() -> None:
 
 
 def manage_keys(args: argparse.Namespace) -> int:
-    from kassa import auth, operators
-    from kassa.store.access_store import AccessStore
+    """The key routes' acts from a shell: the CLI stands above the hierarchy (it holds the table's
+    credentials), and its acts are recorded with the operating-system user as the actor."""
+    from kassa import apikeys, audit_log, auth, errors
+    from kassa.store.access_store import AccessStore, api_key_from_item
+
+    store, actor = AccessStore(), audit_log.cli_actor()
 
     def act() -> dict[str, object]:
+        if store.get_operator(args.operator_id) is None:
+            raise errors.InvalidRequest(f"no operator {args.operator_id}")
         if args.action == "create":
-            scopes = tuple(args.scopes) if args.scopes else auth.SCOPES
-            created = operators.create_api_key(AccessStore(), args.operator_id, scopes)
-            return {
-                "operatorId": created.operator_id,
-                "keyId": created.key_id,
-                "apiKey": created.api_key,
-                "scopes": list(created.scopes),
-            }
-        operators.revoke_api_key(AccessStore(), args.operator_id, args.key_id)
+            scopes = args.scopes if args.scopes or args.role else auth.SCOPES
+            created = apikeys.create_api_key(
+                store,
+                args.operator_id,
+                args.name,
+                scopes=scopes,
+                role=args.role,
+                expires_at=args.expires_at,
+                actor=actor,
+            )
+            return {"operatorId": args.operator_id, **created.key.as_dict(), "apiKey": created.api_key}
+        if args.action == "list":
+            found = [api_key_from_item(item) for item in store.all_api_keys(args.operator_id)]
+            return {"operatorId": args.operator_id, "keys": [key.as_dict() for key in found]}
+        apikeys.revoke_api_key(store, args.operator_id, args.key_id, by=None, actor=actor)
         return {"operatorId": args.operator_id, "keyId": args.key_id, "revoked": True}
 
     return _report(act, args.json, shown_once="apiKey")

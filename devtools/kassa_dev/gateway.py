@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
-from kassa_dev import template
+from kassa_dev import grants, template
 
 ACCOUNT_ID = "123456789012"
 
@@ -61,7 +61,11 @@ class FunctionRunner:
         module_name, _, attribute = spec.handler.rpartition(".")
         handler = getattr(self._module(function_id, module_name), attribute)
         context = LambdaContext(function_id, int(spec.timeout or 3), int(spec.memory_size or 128))
-        return handler(event, context)
+        running = grants.invoking.set(function_id)
+        try:
+            return handler(event, context)
+        finally:
+            grants.invoking.reset(running)
 
     def _module(self, function_id: str, module_name: str) -> ModuleType:
         with self._lock:

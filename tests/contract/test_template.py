@@ -30,6 +30,10 @@ EXPECTED_ROUTES = [
     ("GET", "/v1/wallets/{playerId}/transactions/{transactionId}", "TransactionsFunction", True),
     ("POST", "/v1/sessions", "AuthFunction", True),
     ("DELETE", "/v1/sessions/{sid}", "AuthFunction", True),
+    ("POST", "/v1/keys", "AuthFunction", True),
+    ("GET", "/v1/keys", "AuthFunction", True),
+    ("GET", "/v1/keys/{keyId}", "AuthFunction", True),
+    ("DELETE", "/v1/keys/{keyId}", "AuthFunction", True),
     ("POST", "/onewallet/check", "AuthFunction", False),
     ("POST", "/onewallet/sid", "AuthFunction", False),
     ("POST", "/onewallet/balance", "WalletFunction", False),
@@ -55,9 +59,10 @@ EXPECTED_SIZES = {"ReconciliationFunction": (300, 1024)}
 
 # Every DynamoDB action each function may have (on the table or its indexes), and nothing else.
 EXPECTED_DYNAMODB_ACTIONS = {
-    "AuthorizerFunction": {"dynamodb:Query", "dynamodb:GetItem"},
+    "AuthorizerFunction": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"},
     "AuthFunction": {
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
@@ -66,6 +71,7 @@ EXPECTED_DYNAMODB_ACTIONS = {
     },
     "WalletFunction": {
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
@@ -73,6 +79,7 @@ EXPECTED_DYNAMODB_ACTIONS = {
     },
     "TransactionsFunction": {
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
@@ -81,6 +88,7 @@ EXPECTED_DYNAMODB_ACTIONS = {
     # DeleteItem: an outbox marker whose event could not be published is removed again.
     "ReconciliationFunction": {
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from kassa import auth, operators
+from kassa import apikeys, audit_log, auth, operators
 from kassa.store.access_store import AccessStore
 from kassa_dev import template
 from kassa_dev.gateway import HttpResponse, LocalGateway
@@ -943,13 +943,13 @@ ROUTES = {
         "/v1/wallets/{p}/transactions",
         {"transactionId": TX, "type": "adjustment", "amount": "-5", "reason": "r"},
         "active",
-        auth.ADMIN,
+        auth.ADJUST,
     ),
     "list-transactions": Route("GET", "/v1/wallets/{p}/transactions", None, "active", auth.READ),
     "get-transaction": Route("GET", "/v1/wallets/{p}/transactions/{t}", None, "active", auth.READ),
-    "lock": Route("POST", "/v1/wallets/{p}/lock", None, "active", auth.ADMIN),
-    "unlock": Route("POST", "/v1/wallets/{p}/unlock", None, "locked", auth.ADMIN),
-    "audit-wallet": Route("GET", "/v1/wallets/{p}/audit", None, "active", auth.ADMIN),
+    "lock": Route("POST", "/v1/wallets/{p}/lock", None, "active", auth.LOCK),
+    "unlock": Route("POST", "/v1/wallets/{p}/unlock", None, "locked", auth.LOCK),
+    "audit-wallet": Route("GET", "/v1/wallets/{p}/audit", None, "active", auth.RECONCILE),
 }
 
 
@@ -1078,8 +1078,9 @@ def tenant(gateway: LocalGateway) -> Tenants:
         if scopes not in made:
             store = AccessStore()
             created = operators.create_operator(store, new_id("op"), scopes=scopes)
-            owner_key = auth.new_secret(auth.API_KEY_PREFIX)
-            store.add_api_key(created.operator_id, secrets.token_hex(8), auth.secret_hash(owner_key), (auth.ADMIN,))
+            owner_key = apikeys.create_api_key(
+                store, created.operator_id, "observer", scopes=(auth.ADMIN,), actor=audit_log.cli_actor()
+            ).api_key
             owner = Api(gateway, owner_key)
             made[scopes] = Tenant(Api(gateway, created.api_key), owner, seed_wallets(owner))
         return made[scopes]

@@ -110,3 +110,29 @@ def test_keys_refuse_unknown_operators_keys_and_scopes(stack: LocalStack) -> Non
     assert kassa(stack, "keys", "revoke", first.operator_id, first.key_id).returncode == 0
     again = kassa(stack, "keys", "revoke", first.operator_id, first.key_id)
     assert again.returncode == 2 and "no API key" in again.stderr
+
+
+def test_keys_from_the_cli_take_roles_list_without_secrets_and_revoke_subtrees(
+    stack: LocalStack, gateway: LocalGateway
+) -> None:
+    created = operators.create_operator(AccessStore(), new_id("cli"))
+    made = kassa(stack, "keys", "create", created.operator_id, "--role", "support", "--name", "desk", "--json")
+    assert made.returncode == 0, made.stderr
+    support = json.loads(made.stdout)
+    assert (support["role"], support["name"], support["parentKeyId"]) == ("support", "desk", None)
+    manager = Api(gateway, created.api_key).post("/v1/keys", {"name": "m", "scopes": ["keys:manage", "wallets:read"]})
+    child = Api(gateway, manager.json()["apiKey"]).post("/v1/keys", {"name": "c", "role": "readonly"}).json()
+
+    listed = kassa(stack, "keys", "list", created.operator_id, "--json")
+    assert listed.returncode == 0, listed.stderr
+    keys = {key["keyId"]: key for key in json.loads(listed.stdout)["keys"]}
+    assert set(keys) == {created.key_id, support["keyId"], manager.json()["keyId"], child["keyId"]}
+    assert keys[created.key_id]["role"] == "owner"
+    assert "apiKey" not in listed.stdout and "secretHash" not in listed.stdout
+
+    assert kassa(stack, "keys", "revoke", created.operator_id, manager.json()["keyId"]).returncode == 0
+    assert Api(gateway, child["apiKey"]).get("/v1/keys").status == 403  # refused by the gateway's authorizer
+    listed = json.loads(kassa(stack, "keys", "list", created.operator_id, "--json").stdout)
+    assert {key["keyId"] for key in listed["keys"]} == {created.key_id, support["keyId"]}
+    both = kassa(stack, "keys", "create", created.operator_id, "--role", "support", "--scopes", "admin")
+    assert both.returncode == 2 and "not allowed with" in both.stderr

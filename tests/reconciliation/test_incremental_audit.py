@@ -4,6 +4,7 @@ walk stops in time and goes on next hour, and a run whose invocation died is fin
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,6 @@ from kassa.operators import AuditPolicy
 from kassa.reconcile import runs
 from kassa.store import keys
 from kassa.store.reconcile_store import ReconcileStore
-from tests.conftest import RequestCounter
 from tests.reconciliation.conftest import Tenant, triples
 
 
@@ -30,8 +30,25 @@ def checkpoint_version(tenant: Tenant, player: str) -> int | None:
     return int(item["version"]["N"]) if item else None
 
 
+@pytest.fixture
+def entry_reads() -> Iterator[list[str]]:
+    """The wallet partitions whose entries this process queried (from the history index)."""
+    from kassa.store.client import dynamodb
+
+    read: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        if params.get("IndexName") == keys.ENTRIES_BY_VERSION:
+            read.append(params["ExpressionAttributeValues"][":pk"]["S"])
+
+    events = dynamodb().meta.events
+    events.register("before-parameter-build.dynamodb.Query", record, unique_id="test-entry-reads")
+    yield read
+    events.unregister("before-parameter-build.dynamodb.Query", record, unique_id="test-entry-reads")
+
+
 def test_a_clean_ledger_is_checkpointed_and_only_new_entries_are_read_again(
-    tenant: Tenant, counted: RequestCounter
+    tenant: Tenant, entry_reads: list[str]
 ) -> None:
     quiet, busy = sorted([tenant.open_wallet(), tenant.open_wallet()])
     for player in (quiet, busy):
@@ -41,15 +58,15 @@ def test_a_clean_ledger_is_checkpointed_and_only_new_entries_are_read_again(
     run, found = scheduled(tenant)
     assert found == [] and run["walk"] == {"wallets": 2, "complete": True}
     assert checkpoint_version(tenant, quiet) == checkpoint_version(tenant, busy) == 3
+    pk = {player: keys.wallet_pk(tenant.operator_id, player) for player in (quiet, busy)}
+    assert sorted(entry_reads) == sorted(pk.values())  # the first time: every wallet's entries
 
-    counted.calls.clear()
+    entry_reads.clear()
     assert scheduled(tenant)[1] == []
-    queries_when_nothing_changed = counted.calls.count("Query")
+    assert entry_reads == []  # nothing new: no entry is read
     tenant.move(busy, "withdrawal", "1")
-    counted.calls.clear()
     assert scheduled(tenant)[1] == []
-    # One more Query: the busy wallet's one new entry; the quiet wallet's history is not read again.
-    assert counted.calls.count("Query") == queries_when_nothing_changed + 1
+    assert entry_reads == [pk[busy]]  # the busy wallet's new entry; the quiet wallet's history is not read
     assert checkpoint_version(tenant, busy) == 4 and checkpoint_version(tenant, quiet) == 3
 
 

@@ -779,6 +779,7 @@ EXPECTED_CODES = {
     "BetAlreadyExists": "bet_already_exists",
     "IdempotencyConflict": "idempotency_conflict",
     "Forbidden": "forbidden",
+    "ScopeEscalation": "scope_escalation",
     "TemporarilyUnavailable": "temporarily_unavailable",
     "SessionOfAnotherPlayer": "invalid_request",
     "SessionInvalid": "session_invalid",

@@ -32,7 +32,9 @@ def _positive_list(text: str) -> list[int]:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m kassa_dev.bench", description=__doc__)
     parser.add_argument("--operations", type=int, default=300, help="requests per cell (operation x clients x system)")
-    parser.add_argument("--clients", type=_positive_list, default=[1, 8], help="concurrent clients per cell (default 1,8)")
+    parser.add_argument(
+        "--clients", type=_positive_list, default=[1, 8], help="concurrent clients per cell (default 1,8)"
+    )
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the most clients)")
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per handler (median)")
     parser.add_argument("--cost-samples", type=int, default=10, help="requests per operation counted in-process")

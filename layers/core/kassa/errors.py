@@ -120,6 +120,12 @@ class Forbidden(KassaError):
     code = "forbidden"
 
 
+class ScopeEscalation(KassaError):
+    """A key may only create keys with scopes it holds itself."""
+
+    code = "scope_escalation"
+
+
 class TemporarilyUnavailable(KassaError):
     """Nothing was committed; retry later."""
 

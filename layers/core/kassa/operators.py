@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 
-from kassa import auth, errors
-from kassa.credentials import CredentialCache
+from kassa import apikeys, audit_log, auth, errors
+from kassa.audit_log import Actor, AuditRecord
 from kassa.store import codec
-from kassa.store.access_store import API_KEY, AccessStore
-from kassa.store.codec import text
+from kassa.store.access_store import AccessStore
 
 OPERATOR_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -50,10 +48,13 @@ def create_operator(
     onewallet_token: str | None = None,
     promo_balance: str = "cash",
     audit: AuditPolicy | None = None,
+    actor: Actor | None = None,
+    key_id: str | None = None,
 ) -> NewOperator:
     """Create an operator; the secrets are returned once and only their hashes are stored.
 
-    ``api_key`` and ``onewallet_token`` let a local demo use known values; otherwise they are random.
+    ``api_key``, ``onewallet_token`` and the first key's ``key_id`` let a local demo or the sample events
+    use known values; otherwise they are random.
     ``promo_balance`` is where One Wallet promo payouts go: the cash balance (default) or the bonus.
     """
     if not OPERATOR_ID.match(operator_id):
@@ -61,63 +62,22 @@ def create_operator(
     scopes = auth.parse_scopes(scopes)
     if promo_balance not in ("cash", "bonus"):
         raise errors.InvalidRequest("promo balance must be cash or bonus")
-    api_key = api_key or auth.new_secret(auth.API_KEY_PREFIX)
+    key, secret = apikeys.first_key(operator_id, scopes, key_id)
+    api_key = api_key or secret
     onewallet_token = onewallet_token or auth.new_secret(auth.ONEWALLET_TOKEN_PREFIX)
-    key_id = secrets.token_hex(8)
+    details = {"name": key.name, "scopes": list(scopes), "role": key.role, "expiresAt": None}
+    record = AuditRecord(
+        operator_id, audit_log.KEY_CREATED, actor or audit_log.cli_actor(), {"keyId": key.key_id}, details
+    )
     store.create_operator(
-        operator_id,
-        key_id,
+        key,
         auth.secret_hash(api_key),
-        scopes,
         auth.secret_hash(onewallet_token),
         promo_balance,
         (audit or AuditPolicy()).as_item(),
+        record,
     )
-    return NewOperator(operator_id, api_key, key_id, scopes, onewallet_token)
-
-
-# secret hash -> (operator id, key id) of the API key item the index found for it
-_api_keys: CredentialCache[tuple[str, str]] = CredentialCache()
-
-
-def authenticate_api_key(store: AccessStore, api_key: str | None) -> auth.Principal | None:
-    """The principal an API key stands for, or None: unknown keys and malformed headers alike.
-
-    One DynamoDB request either way: cold, the index query (its item carries the hash and scopes);
-    warm, a strongly consistent read of the key item itself, so a deleted key is refused at once.
-    """
-    if not api_key or len(api_key) > 512:
-        return None
-    secret_hash = auth.secret_hash(api_key)
-    known = _api_keys.recall(secret_hash)
-    item = store.get_api_key(*known) if known else store.find_credential(API_KEY, secret_hash)
-    if item is None or not auth.same_hash(text(item, "secretHash"), api_key):
-        _api_keys.forget(secret_hash)
-        return None
-    _api_keys.remember(secret_hash, (text(item, "operatorId"), text(item, "keyId")))
-    return auth.Principal(text(item, "operatorId"), frozenset(text(item, "scopes").split()))
-
-
-@dataclass(frozen=True)
-class NewApiKey:
-    operator_id: str
-    key_id: str
-    api_key: str
-    scopes: tuple[str, ...]
-
-
-def create_api_key(store: AccessStore, operator_id: str, scopes: tuple[str, ...] = auth.SCOPES) -> NewApiKey:
-    """Another API key for an existing operator (to hand over before revoking the old one); shown once."""
-    scopes = auth.parse_scopes(scopes)
-    api_key = auth.new_secret(auth.API_KEY_PREFIX)
-    key_id = secrets.token_hex(8)
-    store.add_api_key(operator_id, key_id, auth.secret_hash(api_key), scopes)
-    return NewApiKey(operator_id, key_id, api_key, scopes)
-
-
-def revoke_api_key(store: AccessStore, operator_id: str, key_id: str) -> None:
-    """The key is refused from its next request on; another operator's key id is simply not found."""
-    store.delete_api_key(operator_id, key_id)
+    return NewOperator(operator_id, api_key, key.key_id, scopes, onewallet_token)
 
 
 def rotate_onewallet_token(store: AccessStore, operator_id: str) -> str:

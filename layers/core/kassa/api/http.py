@@ -148,7 +148,12 @@ def principal(app: APIGatewayHttpResolver, scope: str) -> auth.Principal:
     operator_id = context.get("operatorId")
     if not operator_id:
         raise errors.Forbidden("no operator credential on this request")
-    found = auth.Principal(str(operator_id), frozenset(str(context.get("scopes", "")).split()))
+    found = auth.Principal(
+        str(operator_id),
+        frozenset(str(context.get("scopes", "")).split()),
+        str(context.get("keyId") or ""),
+        str(context.get("keyName") or ""),
+    )
     found.require(scope)
     return found
 

@@ -14,6 +14,7 @@ PROBLEM_JSON = "application/problem+json"
 STATUS: dict[type[errors.KassaError], int] = {
     errors.InvalidRequest: 422,
     errors.Forbidden: 403,
+    errors.ScopeEscalation: 403,
     errors.WalletNotFound: 404,
     errors.TransactionNotFound: 404,
     errors.BetNotFound: 404,

@@ -32,6 +32,10 @@ class RunStarted(Model):
 class RunOut(Model):
     runId: str
     type: str
+    # An audit's: "full" (asked for: every entry) or "incremental" (hourly: from each wallet's checkpoint).
+    mode: str | None = None
+    # An incremental audit's walk: wallets audited, whether it reached the last, where the next goes on.
+    walk: dict[str, Any] | None = None
     status: str
     createdAt: str
     completedAt: str | None = None
@@ -60,7 +64,7 @@ class WalletAudit(Model):
     },
 )
 def start(body: Annotated[RunCreate, Body()]) -> Response[RunStarted]:
-    caller = principal(router, auth.ADMIN)
+    caller = principal(router, auth.RECONCILE)
     if body.type == "report" and not body.s3Key:
         raise errors.InvalidRequest("s3Key is required for a report run")
     run_id = runs.start_run(caller.operator_id, body.type, body.s3Key)
@@ -77,7 +81,7 @@ def get_run(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> RunOut:
-    caller = principal(router, auth.ADMIN)
+    caller = principal(router, auth.RECONCILE)
     store = ReconcileStore()
     run = store.get_run(caller.operator_id, runId)
     if run is None:
@@ -92,5 +96,5 @@ def get_run(
     responses={**answers(WalletAudit), **problems(403, 404, 422)},
 )
 def audit_wallet(playerId: Annotated[Identifier, Path()]) -> WalletAudit:
-    caller = principal(router, auth.ADMIN)
+    caller = principal(router, auth.RECONCILE)
     return WalletAudit(**runs.audit_one_wallet(caller.operator_id, playerId))

@@ -45,7 +45,7 @@ def create_transaction(
     playerId: PlayerId,
     body: Annotated[TransactionCreate, Body()],
 ) -> Response[TransactionResult]:
-    caller = principal(router, auth.ADMIN if body.type == "adjustment" else auth.WRITE)
+    caller = principal(router, auth.ADJUST if body.type == "adjustment" else auth.WRITE)
     request = MovementRequest(
         action=Action(body.type),
         transaction_id=body.transactionId,

@@ -57,7 +57,7 @@ def get_wallet(playerId: PlayerId) -> WalletOut:
     responses={**answers(WalletOut), **problems(403, 404, 422)},
 )
 def lock_wallet(playerId: PlayerId) -> WalletOut:
-    caller = principal(router, auth.ADMIN)
+    caller = principal(router, auth.LOCK)
     return wallet_out(_store().set_wallet_status(caller.operator_id, playerId, WalletStatus.LOCKED))
 
 
@@ -67,5 +67,5 @@ def lock_wallet(playerId: PlayerId) -> WalletOut:
     responses={**answers(WalletOut), **problems(403, 404, 422)},
 )
 def unlock_wallet(playerId: PlayerId) -> WalletOut:
-    caller = principal(router, auth.ADMIN)
+    caller = principal(router, auth.LOCK)
     return wallet_out(_store().set_wallet_status(caller.operator_id, playerId, WalletStatus.ACTIVE))

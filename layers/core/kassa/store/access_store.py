@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kassa import errors
+from kassa.audit_log import AuditRecord
 from kassa.clock import now_iso
-from kassa.store import codec, keys
+from kassa.domain.apikey import ApiKey
+from kassa.store import codec, cursors, keys
+from kassa.store.audit_store import record_put
 from kassa.store.client import TableStore
 from kassa.store.codec import s
 from kassa.store.outcomes import failed_condition_at, write_patiently
 
 API_KEY = "apikey"
 ONEWALLET = "onewallet"
+# A revocation's keys and their audit records, per transaction (DynamoDB takes at most 100 actions).
+REVOKED_PER_TRANSACTION = 50
 
 
 class OperatorExists(errors.KassaError):
@@ -22,17 +29,16 @@ class OperatorExists(errors.KassaError):
 class AccessStore(TableStore):
     def create_operator(
         self,
-        operator_id: str,
-        key_id: str,
+        key: ApiKey,
         key_hash: str,
-        scopes: tuple[str, ...],
         token_hash: str,
         promo_balance: str,
         policy: codec.Item,
+        record: AuditRecord,
     ) -> None:
-        """The operator (with its ``policy`` attributes), its first API key and its One Wallet token,
-        all or nothing."""
-        now = now_iso()
+        """The operator (with its ``policy`` attributes), its first API key, its One Wallet token and the
+        audit record of the key's creation, all or nothing."""
+        now, operator_id = now_iso(), key.operator_id
         items = [
             {
                 **keys.operator(operator_id),
@@ -42,7 +48,7 @@ class AccessStore(TableStore):
                 "createdAt": s(now),
                 **policy,
             },
-            self._api_key_item(operator_id, key_id, key_hash, scopes, now),
+            _api_key_item(key, key_hash),
             {**self._token_item(operator_id, token_hash, now), "promoBalance": s(promo_balance)},
         ]
         puts = [
@@ -50,54 +56,65 @@ class AccessStore(TableStore):
             for item in items
         ]
         write_patiently(
-            lambda: self.client.transact_write_items(TransactItems=puts),
+            lambda: self.client.transact_write_items(TransactItems=[*puts, record_put(self.table, record)]),
             self.budget(),
             "create operator",
-            took_effect=lambda: self._holds_key(operator_id, key_id, key_hash),
+            took_effect=lambda: self._holds_key(operator_id, key.key_id, key_hash),
             condition_failed=lambda: OperatorExists(),
         )
 
-    def add_api_key(self, operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...]) -> None:
-        """Another key of an existing operator: one transaction that checks the operator and puts the key."""
-        operator_exists = {
-            "ConditionCheck": {
-                "TableName": self.table,
-                "Key": keys.operator(operator_id),
-                "ConditionExpression": "attribute_exists(pk)",
-            }
+    def add_api_key(self, key: ApiKey, key_hash: str, record: AuditRecord) -> None:
+        """Another key of an existing operator, with its audit record, in one transaction that checks the
+        key it is created under (or, with none, the operator) is still there."""
+        operator_id = key.operator_id
+        under = keys.api_key(operator_id, key.parent_key_id) if key.parent_key_id else keys.operator(operator_id)
+        still_there = {
+            "ConditionCheck": {"TableName": self.table, "Key": under, "ConditionExpression": "attribute_exists(pk)"}
         }
         new_key = {
             "Put": {
                 "TableName": self.table,
-                "Item": self._api_key_item(operator_id, key_id, key_hash, scopes, now_iso()),
+                "Item": _api_key_item(key, key_hash),
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
         try:
             write_patiently(
-                lambda: self.client.transact_write_items(TransactItems=[operator_exists, new_key]),
+                lambda: self.client.transact_write_items(
+                    TransactItems=[still_there, new_key, record_put(self.table, record)]
+                ),
                 self.budget(),
                 "add API key",
-                took_effect=lambda: self._holds_key(operator_id, key_id, key_hash),
+                took_effect=lambda: self._holds_key(operator_id, key.key_id, key_hash),
             )
         except Exception as error:
             if failed_condition_at(error, 0):
+                if key.parent_key_id:
+                    raise errors.Forbidden("the API key creating this one was revoked") from error
                 raise errors.InvalidRequest(f"no operator {operator_id}") from error
             raise
 
-    def delete_api_key(self, operator_id: str, key_id: str) -> None:
-        """The key stops working at once: a warm authorizer re-reads the key item on every request."""
-        write_patiently(
-            lambda: self.client.delete_item(
-                TableName=self.table,
-                Key=keys.api_key(operator_id, key_id),
-                ConditionExpression="attribute_exists(pk)",
-            ),
-            self.budget(),
-            "revoke API key",
-            took_effect=lambda: self.get_api_key(operator_id, key_id) is None,
-            condition_failed=lambda: errors.KeyNotFound(f"no API key {key_id} for operator {operator_id}"),
-        )
+    def delete_api_keys(self, operator_id: str, key_ids: list[str], records: list[AuditRecord]) -> None:
+        """Delete keys, each with its audit record in the same transaction, in order, a chunk at a time;
+        every key must still be there (a key revoked meanwhile by someone else fails the chunk)."""
+        pairs = list(zip(key_ids, records, strict=True))
+        for start in range(0, len(pairs), REVOKED_PER_TRANSACTION):
+            chunk = pairs[start : start + REVOKED_PER_TRANSACTION]
+            actions: list[dict[str, Any]] = []
+            for key_id, record in chunk:
+                delete = {
+                    "TableName": self.table,
+                    "Key": keys.api_key(operator_id, key_id),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+                actions += [{"Delete": delete}, record_put(self.table, record)]
+            write_patiently(
+                lambda actions=actions: self.client.transact_write_items(TransactItems=actions),
+                self.budget(),
+                "revoke API keys",
+                took_effect=lambda chunk=chunk: all(self.get_api_key(operator_id, k) is None for k, _ in chunk),
+                condition_failed=lambda: errors.KeyNotFound("a key was revoked by someone else meanwhile; try again"),
+            )
 
     def replace_onewallet_token(self, operator_id: str, token_hash: str) -> None:
         """Swap the token's hash in place (the integration's settings on the item stay)."""
@@ -126,6 +143,36 @@ class AccessStore(TableStore):
     def get_api_key(self, operator_id: str, key_id: str) -> codec.Item | None:
         return self.read(keys.api_key(operator_id, key_id))
 
+    def get_api_keys(self, operator_id: str, key_ids: list[str]) -> list[codec.Item | None]:
+        """Key items of one operator, strongly consistent, in one request (a GetItem for one)."""
+        if len(key_ids) == 1:
+            return [self.get_api_key(operator_id, key_ids[0])]
+        return self.get_many([keys.api_key(operator_id, key_id) for key_id in key_ids])
+
+    def _key_query(self, operator_id: str) -> dict[str, Any]:
+        return {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :keys)",
+            "ExpressionAttributeValues": {":pk": s(keys.operator_pk(operator_id)), ":keys": s("APIKEY#")},
+            "ConsistentRead": True,
+        }
+
+    def all_api_keys(self, operator_id: str) -> list[codec.Item]:
+        query, found = self._key_query(operator_id), []
+        while True:
+            page = self.query(**query)
+            found += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return found
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def page_api_keys(self, operator_id: str, limit: int, cursor: str | None) -> tuple[list[codec.Item], str | None]:
+        query = {**self._key_query(operator_id), "Limit": limit}
+        start = cursors.decode(cursor, keys.operator_pk(operator_id), "APIKEY#")
+        if start:
+            query["ExclusiveStartKey"] = start
+        page = self.query(**query)
+        return page["Items"], cursors.encode(page.get("LastEvaluatedKey"))
+
     def get_onewallet_token(self, operator_id: str) -> codec.Item | None:
         return self.read(keys.onewallet_token(operator_id))
 
@@ -141,19 +188,6 @@ class AccessStore(TableStore):
         return items[0] if items else None
 
     @staticmethod
-    def _api_key_item(operator_id: str, key_id: str, key_hash: str, scopes: tuple[str, ...], now: str) -> codec.Item:
-        return {
-            **keys.api_key(operator_id, key_id),
-            "type": s("apikey"),
-            "operatorId": s(operator_id),
-            "keyId": s(key_id),
-            "secretHash": s(key_hash),
-            "credentialHash": s(keys.credential_lookup(API_KEY, key_hash)),
-            "scopes": s(" ".join(scopes)),
-            "createdAt": s(now),
-        }
-
-    @staticmethod
     def _token_item(operator_id: str, token_hash: str, now: str) -> codec.Item:
         return {
             **keys.onewallet_token(operator_id),
@@ -166,3 +200,38 @@ class AccessStore(TableStore):
 
     def get_operator(self, operator_id: str) -> codec.Item | None:
         return self.read(keys.operator(operator_id))
+
+
+def _api_key_item(key: ApiKey, key_hash: str) -> codec.Item:
+    item: codec.Item = {
+        **keys.api_key(key.operator_id, key.key_id),
+        "type": s("apikey"),
+        "operatorId": s(key.operator_id),
+        "keyId": s(key.key_id),
+        "name": s(key.name),
+        "secretHash": s(key_hash),
+        "credentialHash": s(keys.credential_lookup(API_KEY, key_hash)),
+        "scopes": s(" ".join(key.scopes)),
+        "ancestors": {"L": [s(ancestor) for ancestor in key.ancestors]},
+        "createdAt": s(key.created_at),
+    }
+    if key.parent_key_id:
+        item["parentKeyId"] = s(key.parent_key_id)
+    if key.expires_at:
+        item["expiresAt"] = s(key.expires_at)
+    return item
+
+
+def api_key_from_item(item: codec.Item) -> ApiKey:
+    """A key item as stored (keys made before the hierarchy have no name, parent nor ancestors)."""
+    key_id = codec.text(item, "keyId")
+    return ApiKey(
+        operator_id=codec.text(item, "operatorId"),
+        key_id=key_id,
+        name=codec.optional_text(item, "name") or key_id,
+        scopes=tuple(codec.text(item, "scopes").split()),
+        created_at=codec.optional_text(item, "createdAt") or "",
+        parent_key_id=codec.optional_text(item, "parentKeyId"),
+        ancestors=tuple(value["S"] for value in item.get("ancestors", {}).get("L", [])),
+        expires_at=codec.optional_text(item, "expiresAt"),
+    )

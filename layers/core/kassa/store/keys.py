@@ -4,7 +4,8 @@ Every key starts with the operator id, so no request built for one operator can 
 
 item                pk                                    sk                            notes
 operator            OP#{operator}                         OPERATOR                      policy
-operator API key    OP#{operator}                         APIKEY#{key id}               credentialHash (GSI)
+operator API key    OP#{operator}                         APIKEY#{key id}               credentialHash (GSI), ancestors
+audit record        OP#{operator}#AUDIT#{yyyy-mm-dd}      {at}#{event id}               immutable; a partition a day
 One Wallet token    OP#{operator}                         ONEWALLET_TOKEN               credentialHash (GSI)
 wallet              OP#{operator}#PLAYER#{player}         WALLET                        balance, version, lastHash
 ledger entry        OP#{operator}#PLAYER#{player}         TX#{transaction id}#{action}  entryVersion if applied
@@ -63,6 +64,15 @@ def operator(operator_id: str) -> Key:
 
 def api_key(operator_id: str, key_id: str) -> Key:
     return _key(operator_pk(operator_id), f"APIKEY#{key_id}")
+
+
+def audit_day_pk(operator_id: str, day: str) -> str:
+    """Audit records of one operator and one UTC day (``yyyy-mm-dd``): no key collects them for ever."""
+    return f"OP#{operator_id}#AUDIT#{day}"
+
+
+def audit_record(operator_id: str, at: str, event_id: str) -> Key:
+    return _key(audit_day_pk(operator_id, at[:10]), f"{at}#{event_id}")
 
 
 def onewallet_token(operator_id: str) -> Key:

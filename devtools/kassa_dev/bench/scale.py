@@ -45,18 +45,10 @@ def measure_items(client: Any, table: str, partition: str) -> ItemSizes:
     """The mean sizes of the entries and bets in one wallet's partition."""
     from kassa_dev.bench.counting import item_size
 
-    items: list[dict[str, Any]] = []
-    query: dict[str, Any] = {
-        "TableName": table,
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": partition}},
-    }
-    while True:
-        page = client.query(**query)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            break
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    pages = client.get_paginator("query").paginate(
+        TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": partition}}
+    )
+    items = [item for page in pages for item in page["Items"]]
     entries = [i for i in items if "entryVersion" in i and i.get("action", {}).get("S") in ("bet", "win")]
     bets = [i for i in items if i["sk"]["S"].startswith("BET#")]
     if not entries or not bets:

@@ -157,13 +157,7 @@ class AccessStore(TableStore):
         }
 
     def all_api_keys(self, operator_id: str) -> list[codec.Item]:
-        query, found = self._key_query(operator_id), []
-        while True:
-            page = self.query(**query)
-            found += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return found
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(self.pages(**self._key_query(operator_id)))
 
     def page_api_keys(self, operator_id: str, limit: int, cursor: str | None) -> tuple[list[codec.Item], str | None]:
         query = {**self._key_query(operator_id), "Limit": limit}

@@ -10,6 +10,7 @@ call. Other services (S3, EventBridge: background work) keep botocore's standard
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -83,6 +84,15 @@ class TableStore:
             lambda: self.client.query(TableName=self.table, **query), budget or self.budget(), "query"
         )
         return answer
+
+    def pages(self, **query: Any) -> Iterator[dict[str, Any]]:
+        """Every item a Query finds, page after page."""
+        while True:
+            page = self.query(**query)
+            yield from page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get_many(self, wanted: list[dict[str, Any]], budget: Budget | None = None) -> list[dict[str, Any] | None]:
         """Several items, each strongly consistent, in one ``BatchGetItem`` (the keys must differ); what

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 from kassa import deadline
@@ -33,18 +32,10 @@ class ReconcileStore(TableStore):
         """Background work (the stream, audits, reports) may wait longer through throttles than a request."""
         return deadline.current(settings().batch_retry_budget_seconds)
 
-    def _pages(self, **query: Any) -> Iterator[codec.Item]:
-        while True:
-            page = self.query(**query)
-            yield from page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
     # -- walking the ledger ----------------------------------------------------------------------
 
     def operators(self) -> list[str]:
-        items = self._pages(
+        items = self.pages(
             IndexName=keys.BY_KIND,
             KeyConditionExpression="kind = :kind",
             ExpressionAttributeValues={":kind": s(keys.OPERATORS_KIND)},
@@ -53,7 +44,7 @@ class ReconcileStore(TableStore):
 
     def players(self, operator_id: str) -> list[str]:
         prefix = keys.wallet_pk(operator_id, "")
-        items = self._pages(
+        items = self.pages(
             IndexName=keys.BY_KIND,
             KeyConditionExpression="kind = :kind",
             ExpressionAttributeValues={":kind": s(keys.wallets_kind(operator_id))},
@@ -66,7 +57,7 @@ class ReconcileStore(TableStore):
         applied: list[Entry] = []
         rejected: list[Entry] = []
         bets: list[Bet] = []
-        items = self._pages(
+        items = self.pages(
             KeyConditionExpression="pk = :pk",
             ConsistentRead=True,
             ExpressionAttributeValues={":pk": s(keys.wallet_pk(operator_id, player_id))},
@@ -106,7 +97,7 @@ class ReconcileStore(TableStore):
         return found
 
     def _entries_after(self, operator_id: str, player_id: str, after: int, upto: int, consistent: bool) -> list[Entry]:
-        items = self._pages(
+        items = self.pages(
             IndexName=keys.ENTRIES_BY_VERSION,
             ConsistentRead=consistent,
             KeyConditionExpression="pk = :pk AND entryVersion BETWEEN :from AND :to",
@@ -281,7 +272,7 @@ class ReconcileStore(TableStore):
     def dead_runs(self, operator_id: str, since_id: str, until_id: str) -> list[str]:
         """Runs still "running" whose ids (they start with their creation time) fall in [since, until]:
         a bounded range, so finding them does not read every run ever made."""
-        items = self._pages(
+        items = self.pages(
             KeyConditionExpression="pk = :pk AND sk BETWEEN :since AND :until",
             FilterExpression="#status = :running",
             ExpressionAttributeNames={"#status": "status"},

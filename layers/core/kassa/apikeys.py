@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from kassa import audit_log, auth, errors
 from kassa.audit_log import Actor, AuditRecord
-from kassa.clock import now_iso
+from kassa.clock import iso, now_iso
 from kassa.credentials import CredentialCache
 from kassa.domain.apikey import ApiKey
 from kassa.store.access_store import API_KEY, AccessStore, api_key_from_item
@@ -28,7 +28,6 @@ from kassa.store.codec import text
 
 MAX_LIFETIME = timedelta(days=730)  # expiresAt at most two years out
 NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
-ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # as kassa.clock writes time: comparable as text
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def _expiry(expires_at: str | None, parent: ApiKey | None) -> str | None:
         raise errors.InvalidRequest("expiresAt must be in the future")
     if when > now + MAX_LIFETIME:
         raise errors.InvalidRequest("expiresAt must be at most two years from now")
-    formatted = when.strftime(ISO_FORMAT)
+    formatted = iso(when)  # as every time in the table is written: comparable as text
     if limit is not None and formatted > limit:
         raise errors.InvalidRequest(f"expiresAt must not be after this API key's own expiry ({limit})")
     return formatted
@@ -184,10 +183,10 @@ def authenticate(store: AccessStore, api_key: str | None) -> auth.Principal | No
     if item is None or not auth.same_hash(text(item, "secretHash"), api_key):
         _api_keys.forget(secret_hash)
         return None
-    line = [api_key_from_item(found) if found else None for found in items]
-    if any(key is None or key.expired(now) for key in line):
-        return None
+    line = [api_key_from_item(each) if each else None for each in items]
+    if any(each is None or each.expired(now) for each in line):
+        return None  # the key, or a key above it, was revoked or has expired
     _api_keys.remember(secret_hash, known)
     key = line[0]
-    assert key is not None
+    assert key is not None  # checked just above
     return auth.Principal(operator_id, frozenset(key.scopes), key.key_id, key.name)

@@ -9,7 +9,6 @@ a record without its act; nothing ever updates or deletes one.
 
 from __future__ import annotations
 
-import getpass
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +48,8 @@ def system_actor(function: str) -> Actor:
 
 
 def cli_actor() -> Actor:
+    import getpass  # only a shell needs it: not at import, on every function's cold start
+
     try:
         user = getpass.getuser()
     except Exception:  # no user name in this environment (a container without one)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+
+def iso(at: datetime) -> str:
+    """An instant as the ledger writes it (UTC, microseconds): comparable as text with any other."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso(datetime.now(UTC))
+
+
+def iso_ago(span: timedelta) -> str:
+    """The instant ``span`` ago, as ``iso`` writes it."""
+    return iso(datetime.now(UTC) - span)
 
 
 def now_epoch() -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -12,7 +12,6 @@ from pydantic import Field
 from kassa import apikeys, audit_log, auth
 from kassa.api.http import json_response, principal
 from kassa.api.models import Model, Request, answers, problems
-from kassa.domain.apikey import ApiKey
 from kassa.store.access_store import AccessStore
 
 router = Router()
@@ -58,10 +57,6 @@ class KeyPage(Model):
     nextCursor: str | None
 
 
-def _out(key: ApiKey) -> dict[str, Any]:
-    return key.as_dict()
-
-
 def _actor(caller: auth.Principal) -> audit_log.Actor:
     return audit_log.key_actor(caller.key_id, caller.key_name)
 
@@ -90,7 +85,7 @@ def create_key(body: Annotated[KeyCreate, Body()]) -> Response[KeyCreated]:
         actor=_actor(caller),
         request_id=_request_id(),
     )
-    return json_response(201, KeyCreated(**_out(created.key), apiKey=created.api_key))
+    return json_response(201, KeyCreated(**created.key.as_dict(), apiKey=created.api_key))
 
 
 @router.get(
@@ -104,7 +99,7 @@ def list_keys(
 ) -> KeyPage:
     caller = principal(router, auth.KEYS)
     found, next_cursor = apikeys.list_api_keys(AccessStore(), caller.operator_id, limit, cursor)
-    return KeyPage(items=[KeyOut(**_out(key)) for key in found], nextCursor=next_cursor)
+    return KeyPage(items=[KeyOut(**key.as_dict()) for key in found], nextCursor=next_cursor)
 
 
 @router.get(
@@ -114,7 +109,7 @@ def list_keys(
 )
 def get_key(keyId: KeyId) -> KeyOut:
     caller = principal(router, auth.KEYS)
-    return KeyOut(**_out(apikeys.get_api_key(AccessStore(), caller.operator_id, keyId)))
+    return KeyOut(**apikeys.get_api_key(AccessStore(), caller.operator_id, keyId).as_dict())
 
 
 @router.delete(

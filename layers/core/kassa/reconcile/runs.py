@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kassa import errors, ledger
-from kassa.clock import now_iso
+from kassa.clock import iso_ago, now_iso
 from kassa.deadline import Budget
 from kassa.domain.model import Action, Bet, BetState
 from kassa.domain.movements import MovementRequest
@@ -76,8 +76,7 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
     """Run a pending run to completion; a run already claimed (a redelivery) is left alone."""
     store = store or ReconcileStore()
     run = store.get_run(operator_id, run_id)
-    dead_before = (datetime.now(UTC) - RUN_LEASE).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if run is None or not store.claim_run(operator_id, run_id, now_iso(), dead_before):
+    if run is None or not store.claim_run(operator_id, run_id, now_iso(), iso_ago(RUN_LEASE)):
         return None
     try:
         if run["type"] == REPORT:
@@ -125,22 +124,17 @@ def scheduled_audit(operator_id: str) -> dict[str, Any] | None:
     return execute(operator_id, start_run(operator_id, AUDIT, store=store, mode=INCREMENTAL), store)
 
 
-def reclaim_dead_runs(operator_id: str, store: ReconcileStore) -> list[dict[str, Any]]:
+def reclaim_dead_runs(operator_id: str, store: ReconcileStore) -> None:
     """Finish the runs of the last day still "running" though claimed longer ago than any invocation lasts."""
     now = datetime.now(UTC)
     # A run's id starts with when it was made, which is before it was claimed.
-    dead = store.dead_runs(operator_id, _run_id(now - RECLAIM_WINDOW), _run_id(now - RUN_LEASE))
-    finished = []
-    for run_id in dead:
+    for run_id in store.dead_runs(operator_id, _run_id(now - RECLAIM_WINDOW), _run_id(now - RUN_LEASE)):
         logger.warning("reclaiming a run that died", extra={"operatorId": operator_id, "runId": run_id})
-        run = execute(operator_id, run_id, store)
-        if run is not None:
-            finished.append(run)
-    return finished
+        execute(operator_id, run_id, store)
 
 
 def _stale_before(policy: AuditPolicy) -> str:
-    return (datetime.now(UTC) - timedelta(hours=policy.stale_bet_hours)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso_ago(timedelta(hours=policy.stale_bet_hours))
 
 
 def audit_incrementally(operator_id: str, store: ReconcileStore) -> tuple[list[Finding], dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from kassa_dev.gateway import HttpResponse, LocalGateway
+from kassa_dev.heap import PauseWatch
 from kassa_dev.python312 import MISSING, find_python312
 from kassa_dev.stack import DemoCredentials, LocalStack
 
@@ -60,6 +61,17 @@ def _watch_grants() -> None:
 
     GRANTS = CallRecorder()
     GRANTS.attach(dynamodb())
+
+
+# The longest garbage-collector pause of the session (kassa_dev.heap): the embedded DynamoDB shares this
+# process, so a long pause stalls every request in flight; printed at the end to keep it in sight.
+PAUSES = PauseWatch().attach()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line(
+        f"longest garbage-collector pause: {PAUSES.longest * 1000:.0f} ms ({PAUSES.collections} collections)"
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

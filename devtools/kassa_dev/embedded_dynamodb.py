@@ -28,7 +28,12 @@ EventBridge, SQS, ...). Three adjustments make it behave like AWS where Kassa de
    is moto's own. The same holds for a local index (same partition key); global index queries
    are moto's own.
 
-4. Independence from the environment. moto looks up regions and service names with a default
+4. Short garbage-collector pauses (``kassa_dev.heap``). moto's items are Python objects of this
+   process, and a full collection walks them all while every thread, this server's included, waits:
+   half a second at 40,000 items. A settler thread collects and freezes the heap every two seconds,
+   so each collection walks only what is new.
+
+5. Independence from the environment. moto looks up regions and service names with a default
    boto3/botocore session, which fails when AWS_PROFILE names a missing profile or AWS_CONFIG_FILE /
    AWS_SHARED_CREDENTIALS_FILE is unreadable. Those lookups get a session that reads none of that.
    Regions come from each request's signature, the account is moto's default one.
@@ -71,6 +76,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from kassa_dev.heap import Settler
 from kassa_dev.realistic import RealisticRequests
 
 __all__ = [
@@ -108,6 +114,7 @@ class EmbeddedDynamoDB:
         self._requested_port = port  # 0: the OS picks a free port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._settler: Settler | None = None
 
     @property
     def port(self) -> int:
@@ -136,11 +143,14 @@ class EmbeddedDynamoDB:
             daemon=True,
         )
         self._thread.start()
+        self._settler = Settler().start()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
+        server, thread, settler = self._server, self._thread, self._settler
+        self._server = self._thread = self._settler = None
+        if settler is not None:
+            settler.stop()
         if server is not None:
             server.shutdown()  # serve_forever() closes the socket on its way out
         if thread is not None:

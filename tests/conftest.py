@@ -200,3 +200,12 @@ def counted() -> Iterator[RequestCounter]:
     events.register("before-call.dynamodb.*", counter)
     yield counter
     events.unregister("before-call.dynamodb.*", counter)
+
+
+def locked_by_test(operator_id: str, player_id: str) -> Any:
+    """The audit record a test's own lock of a wallet commits with (kassa.audit_log)."""
+    from kassa import audit_log
+
+    return audit_log.AuditRecord(
+        operator_id, audit_log.WALLET_LOCKED, audit_log.system_actor("tests"), {"playerId": player_id}
+    )

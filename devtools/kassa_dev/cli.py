@@ -88,11 +88,11 @@ def _operator_command(commands: Any, name: str, help_text: str, scopes: bool = F
 
 def reconcile_now(kind: str, operator_id: str, s3_key: str | None) -> int:
     """Against the configured stack (AWS_ENDPOINT_URL_DYNAMODB / KASSA_TABLE / buckets, or AWS)."""
-    from kassa import errors
+    from kassa import audit_log, errors
     from kassa.reconcile import runs
 
     try:
-        run = runs.run_now(operator_id, kind, s3_key)
+        run = runs.run_now(operator_id, kind, s3_key, actor=audit_log.cli_actor())
     except errors.KassaError as error:
         print(f"kassa: {error.detail}", file=sys.stderr)
         return 2

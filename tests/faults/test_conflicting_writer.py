@@ -22,7 +22,7 @@ from kassa.domain.model import Action, WalletStatus
 from kassa.domain.movements import MovementRequest
 from kassa.store.ledger_store import LedgerStore
 from kassa_dev.stack import LocalStack
-from tests.conftest import Api, new_id
+from tests.conftest import Api, locked_by_test, new_id
 from tests.faults.conftest import (
     OPERATOR,
     READ,
@@ -171,7 +171,8 @@ def test_native_bet_on_a_wallet_locked_meanwhile_is_refused(
 ) -> None:
     """A lock changes the status, not the version: the status in the wallet condition catches it."""
     player = funded(api)
-    faults.before_first_write(lambda: other.set_wallet_status(OPERATOR, player, WalletStatus.LOCKED))
+    record = locked_by_test(OPERATOR, player)
+    faults.before_first_write(lambda: other.set_wallet_status(OPERATOR, player, WalletStatus.LOCKED, record))
     response = api.move(player, "bet", "10", transactionId="t1", betId="b1")
     calls, writes = interleaved(faults)
 

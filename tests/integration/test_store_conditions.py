@@ -11,7 +11,7 @@ from kassa.clock import now_iso
 from kassa.domain.model import Action, WalletStatus
 from kassa.domain.movements import Movement, MovementRequest, decide
 from kassa.store.ledger_store import LedgerStore, WriteConflict
-from tests.conftest import Api, new_id
+from tests.conftest import Api, locked_by_test, new_id
 
 
 def decided(store: LedgerStore, player: str, request: MovementRequest) -> tuple[Movement, int]:
@@ -27,7 +27,7 @@ def test_a_lock_between_read_and_write_is_not_overtaken(api: Api) -> None:
     store = LedgerStore()
     bet = MovementRequest(Action.BET, new_id("tx"), Decimal("5"), bet_id="b1")
     decision, read_version = decided(store, player, bet)
-    store.set_wallet_status("demo", player, WalletStatus.LOCKED)
+    store.set_wallet_status("demo", player, WalletStatus.LOCKED, locked_by_test("demo", player))
     with pytest.raises(WriteConflict):
         store.commit(decision, read_version)
     with pytest.raises(errors.WalletLocked):

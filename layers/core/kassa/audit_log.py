@@ -39,12 +39,12 @@ ACTIONS = (
 Actor = dict[str, str]
 
 
-def key_actor(key_id: str, name: str) -> Actor:
-    return {"keyId": key_id, "name": name}
-
-
 def system_actor(function: str) -> Actor:
     return {"system": function}
+
+
+# Kassa's own acts: the reconciliation function's scheduled audits, report runs and stale bets' refunds.
+RECONCILIATION = system_actor("ReconciliationFunction")
 
 
 def cli_actor() -> Actor:

@@ -89,6 +89,11 @@ class Principal:
     key_id: str = ""
     key_name: str = ""
 
+    @property
+    def actor(self) -> dict[str, str]:
+        """Who this is in the audit trail (``kassa.audit_log``)."""
+        return {"keyId": self.key_id, "name": self.key_name}
+
     def require(self, scope: str) -> None:
         if scope not in effective(self.scopes):
             raise errors.Forbidden(f"this API key lacks the {scope} scope")

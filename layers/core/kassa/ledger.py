@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from kassa import errors
+from kassa import audit_log, errors
+from kassa.audit_log import AuditRecord
 from kassa.clock import now_iso
 from kassa.deadline import Budget
-from kassa.domain.model import GENESIS_HASH, Entry, Wallet, WalletStatus
+from kassa.domain.model import GENESIS_HASH, Action, Entry, Wallet, WalletStatus
 from kassa.domain.movements import Movement, MovementRequest, MovementState, Rejection, Replay, decide
-from kassa.money import CURRENCY_PATTERN, DEFAULT_SCALE
+from kassa.money import CURRENCY_PATTERN, DEFAULT_SCALE, format_units
 from kassa.observability import logger, metrics
 from kassa.store.codec import Item
 from kassa.store.keys import Key
@@ -81,7 +82,8 @@ def move_money(
             continue
         assert state.wallet is not None  # decide() refuses a missing wallet
         try:
-            collection_gb = store.commit(decision, read_version=state.wallet.version)
+            record = _audit_record(decision, request, operator_id, player_id)
+            collection_gb = store.commit(decision, read_version=state.wallet.version, record=record)
         except WriteConflict as conflict:
             logger.debug("movement not committed", extra={"attempt": attempts, "why": str(conflict)})
             known, waited = _after(conflict, state, budget, busy_rounds)
@@ -95,6 +97,9 @@ def move_money(
             "transactionId": request.transaction_id,
             "action": request.action.value,
             "attempts": attempts,
+            "requestId": request.origin.request_id,
+            "traceId": request.origin.trace_id,
+            "protocol": request.origin.protocol,
         }
         _watch_collection(collection_gb, facts)
         if isinstance(decision, Rejection):
@@ -138,6 +143,39 @@ def _after(
     # wallet: no read needed.
     known = replace(state, wallet=conflict.wallet) if conflict.wallet is not None else None
     return known, yield_to_elders(budget)
+
+
+# Movements that are privileged acts by their action alone; others are by the caller's word (audit_as).
+AUDITED_ACTIONS = {Action.ADJUSTMENT: audit_log.ADJUSTMENT_APPLIED}
+
+
+def _audit_record(
+    decision: Movement | Rejection, request: MovementRequest, operator_id: str, player_id: str
+) -> AuditRecord | None:
+    """The audit record an applied privileged movement commits with (none for others, or a rejection)."""
+    action = request.audit_as or AUDITED_ACTIONS.get(request.action)
+    if action is None or not isinstance(decision, Movement):
+        return None
+    entry, wallet = decision.entry, decision.wallet
+    details = {
+        "transactionId": entry.transaction_id,
+        "type": entry.action.value,
+        "amount": format_units(entry.amount, wallet.scale),
+        "currency": wallet.currency,
+        "balance": entry.balance.value,
+        "reason": entry.reason,
+        "betId": entry.bet_id,
+        "version": entry.version,
+    }
+    return AuditRecord(
+        operator_id,
+        action,
+        request.actor or audit_log.system_actor(request.origin.protocol or "kassa"),
+        {"playerId": player_id},
+        {name: value for name, value in details.items() if value is not None},
+        request.origin.request_id or None,
+        at=entry.created_at,
+    )
 
 
 def _replayed(replay: Replay) -> MovementResult:

@@ -37,6 +37,19 @@ def correlation_id(event: dict[str, Any]) -> str:
     given = headers.get(CORRELATION_HEADER) or headers.get("X-Correlation-Id")
     if isinstance(given, str) and 0 < len(given) <= 128 and given.isprintable():
         return given
+    return request_id(event)
+
+
+def trace_id() -> str:
+    """The X-Ray trace id of this invocation (the Root of ``_X_AMZN_TRACE_ID``, which Lambda sets per
+    invocation when tracing is on), or ""."""
+    header = os.environ.get("_X_AMZN_TRACE_ID") or ""
+    fields = dict(part.split("=", 1) for part in header.split(";") if "=" in part)
+    return fields.get("Root", "")
+
+
+def request_id(event: dict[str, Any]) -> str:
+    """API Gateway's id of this request."""
     return str((event.get("requestContext") or {}).get("requestId") or "")
 
 

@@ -80,8 +80,66 @@ def create_operator(
     return NewOperator(operator_id, api_key, key.key_id, scopes, onewallet_token)
 
 
-def rotate_onewallet_token(store: AccessStore, operator_id: str) -> str:
+def rotate_onewallet_token(store: AccessStore, operator_id: str, actor: Actor | None = None) -> str:
     """A new One Wallet token for the operator; the old one stops working at once."""
     token = auth.new_secret(auth.ONEWALLET_TOKEN_PREFIX)
-    store.replace_onewallet_token(operator_id, auth.secret_hash(token))
+    record = AuditRecord(
+        operator_id, audit_log.TOKEN_ROTATED, actor or audit_log.cli_actor(), {"operatorId": operator_id}
+    )
+    store.replace_onewallet_token(operator_id, auth.secret_hash(token), record)
     return token
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """What an operator's settings become; None leaves a setting as it is."""
+
+    promo_balance: str | None = None
+    stale_bet_hours: int | None = None
+    refund_stale_bets: bool | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        given = {
+            "promoBalance": self.promo_balance,
+            "staleBetHours": self.stale_bet_hours,
+            "refundStaleBets": self.refund_stale_bets,
+        }
+        return {name: value for name, value in given.items() if value is not None}
+
+
+def change_settings(
+    store: AccessStore, operator_id: str, change: SettingsChange, actor: Actor | None = None
+) -> dict[str, object]:
+    """Change an operator's settings, with the audit record of old and new values in the same transaction;
+    returns the settings as they are now."""
+    wanted = change.as_dict()
+    if not wanted:
+        raise errors.InvalidRequest("name at least one setting to change")
+    if change.promo_balance not in (None, "cash", "bonus"):
+        raise errors.InvalidRequest("promo balance must be cash or bonus")
+    if change.stale_bet_hours is not None and not 1 <= change.stale_bet_hours <= 24 * 365:
+        raise errors.InvalidRequest("stale bet hours must be between 1 and 8760")
+    before = current_settings(store, operator_id)
+    details = {"before": {name: before[name] for name in wanted}, "after": wanted}
+    record = AuditRecord(
+        operator_id, audit_log.SETTINGS_CHANGED, actor or audit_log.cli_actor(), {"operatorId": operator_id}, details
+    )
+    after = {**before, **wanted}
+    policy = None
+    if change.stale_bet_hours is not None or change.refund_stale_bets is not None:
+        policy = AuditPolicy(int(str(after["staleBetHours"])), bool(after["refundStaleBets"])).as_item()
+    store.change_settings(operator_id, policy, change.promo_balance, record)
+    return after
+
+
+def current_settings(store: AccessStore, operator_id: str) -> dict[str, object]:
+    """promoBalance (One Wallet's promo payouts: cash or bonus), staleBetHours and refundStaleBets (the audit's)."""
+    operator, token = store.operator_settings(operator_id)
+    if operator is None or token is None:
+        raise errors.InvalidRequest(f"no operator {operator_id}")
+    policy = AuditPolicy.from_item(operator)
+    return {
+        "promoBalance": codec.optional_text(token, "promoBalance") or "cash",
+        "staleBetHours": policy.stale_bet_hours,
+        "refundStaleBets": policy.refund_stale_bets,
+    }

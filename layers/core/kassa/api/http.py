@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from kassa import auth, deadline, errors, jsonio, observability
 from kassa.api.problems import PROBLEM_JSON, from_error, problem
+from kassa.domain.model import NATIVE, Origin
 from kassa.observability import Handler, logger
 from kassa.settings import settings
 
@@ -156,6 +157,11 @@ def principal(app: APIGatewayHttpResolver, scope: str) -> auth.Principal:
     )
     found.require(scope)
     return found
+
+
+def origin(app: APIGatewayHttpResolver) -> Origin:
+    """Where the current native request came from (kept on the entries it decides)."""
+    return Origin(observability.request_id(app.current_event.raw_event), observability.trace_id(), NATIVE)
 
 
 def json_response(status: int, body: BaseModel, headers: dict[str, str] | None = None) -> Response[Any]:

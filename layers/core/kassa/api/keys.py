@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import Field
 
-from kassa import apikeys, audit_log, auth
-from kassa.api.http import json_response, principal
+from kassa import apikeys, auth
+from kassa.api.http import json_response, origin, principal
 from kassa.api.models import Model, Request, answers, problems
 from kassa.store.access_store import AccessStore
 
@@ -57,16 +57,6 @@ class KeyPage(Model):
     nextCursor: str | None
 
 
-def _actor(caller: auth.Principal) -> audit_log.Actor:
-    return audit_log.key_actor(caller.key_id, caller.key_name)
-
-
-def _request_id() -> str | None:
-    """API Gateway's id of this request (its access log line carries the same)."""
-    context = router.current_event.raw_event.get("requestContext") or {}
-    return context.get("requestId")
-
-
 @router.post(
     "/v1/keys",
     summary="Create an API key under the caller's own, with no scope the caller lacks",
@@ -82,8 +72,8 @@ def create_key(body: Annotated[KeyCreate, Body()]) -> Response[KeyCreated]:
         role=body.role,
         expires_at=body.expiresAt,
         creator=caller,
-        actor=_actor(caller),
-        request_id=_request_id(),
+        actor=caller.actor,
+        request_id=origin(router).request_id,
     )
     return json_response(201, KeyCreated(**created.key.as_dict(), apiKey=created.api_key))
 
@@ -120,6 +110,6 @@ def get_key(keyId: KeyId) -> KeyOut:
 def revoke_key(keyId: KeyId) -> Response[None]:
     caller = principal(router, auth.KEYS)
     apikeys.revoke_api_key(
-        AccessStore(), caller.operator_id, keyId, by=caller, actor=_actor(caller), request_id=_request_id()
+        AccessStore(), caller.operator_id, keyId, by=caller, actor=caller.actor, request_id=origin(router).request_id
     )
     return Response(status_code=204, body=None)

@@ -54,6 +54,12 @@ class WalletCreate(Request):
     currency: Currency
 
 
+class StatusChange(Request):
+    """The optional body of lock and unlock: why, for the audit trail."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+
+
 class TransactionCreate(Request):
     transactionId: Identifier
     type: TransactionType

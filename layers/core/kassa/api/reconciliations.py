@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import Field
 
 from kassa import auth, errors
-from kassa.api.http import json_response, principal
+from kassa.api.http import json_response, origin, principal
 from kassa.api.models import Identifier, Model, Request, answers, problems
 from kassa.reconcile import runs
 from kassa.store.reconcile_store import ReconcileStore
@@ -67,7 +67,9 @@ def start(body: Annotated[RunCreate, Body()]) -> Response[RunStarted]:
     caller = principal(router, auth.RECONCILE)
     if body.type == "report" and not body.s3Key:
         raise errors.InvalidRequest("s3Key is required for a report run")
-    run_id = runs.start_run(caller.operator_id, body.type, body.s3Key)
+    run_id = runs.start_run(
+        caller.operator_id, body.type, body.s3Key, actor=caller.actor, request_id=origin(router).request_id
+    )
     return json_response(202, RunStarted(runId=run_id, status="pending"))
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from kassa import auth, errors, ledger
-from kassa.api.http import json_response, principal
+from kassa.api.http import json_response, origin, principal
 from kassa.api.models import (
     Identifier,
     TransactionCreate,
@@ -53,6 +53,8 @@ def create_transaction(
         bet_id=body.betId,
         reason=body.reason,
         correlation_id=correlation_id(router.current_event.raw_event),
+        origin=origin(router),
+        actor=caller.actor,
     )
     store = LedgerStore()
     result = ledger.move_money(store, caller.operator_id, playerId, request)

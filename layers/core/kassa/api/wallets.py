@@ -8,9 +8,19 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from kassa import auth, ledger
-from kassa.api.http import json_response, principal
-from kassa.api.models import Health, Identifier, WalletCreate, WalletOut, answers, problems, wallet_out
+from kassa import audit_log, auth, ledger
+from kassa.api.http import json_response, origin, principal
+from kassa.api.models import (
+    Health,
+    Identifier,
+    StatusChange,
+    WalletCreate,
+    WalletOut,
+    answers,
+    problems,
+    wallet_out,
+)
+from kassa.audit_log import AuditRecord
 from kassa.domain.model import WalletStatus
 from kassa.store.ledger_store import LedgerStore
 
@@ -56,9 +66,8 @@ def get_wallet(playerId: PlayerId) -> WalletOut:
     summary="Lock a wallet: bets and withdrawals are refused",
     responses={**answers(WalletOut), **problems(403, 404, 422)},
 )
-def lock_wallet(playerId: PlayerId) -> WalletOut:
-    caller = principal(router, auth.LOCK)
-    return wallet_out(_store().set_wallet_status(caller.operator_id, playerId, WalletStatus.LOCKED))
+def lock_wallet(playerId: PlayerId, body: Annotated[StatusChange | None, Body()] = None) -> WalletOut:
+    return _set_status(playerId, WalletStatus.LOCKED, audit_log.WALLET_LOCKED, body)
 
 
 @router.post(
@@ -66,6 +75,14 @@ def lock_wallet(playerId: PlayerId) -> WalletOut:
     summary="Unlock a wallet",
     responses={**answers(WalletOut), **problems(403, 404, 422)},
 )
-def unlock_wallet(playerId: PlayerId) -> WalletOut:
+def unlock_wallet(playerId: PlayerId, body: Annotated[StatusChange | None, Body()] = None) -> WalletOut:
+    return _set_status(playerId, WalletStatus.ACTIVE, audit_log.WALLET_UNLOCKED, body)
+
+
+def _set_status(player_id: str, status: WalletStatus, action: str, body: StatusChange | None) -> WalletOut:
+    """Lock or unlock, recorded in the audit trail with who did it and why (when a reason is given)."""
     caller = principal(router, auth.LOCK)
-    return wallet_out(_store().set_wallet_status(caller.operator_id, playerId, WalletStatus.ACTIVE))
+    details = {"reason": body.reason} if body is not None and body.reason else {}
+    target = {"playerId": player_id}
+    record = AuditRecord(caller.operator_id, action, caller.actor, target, details, origin(router).request_id or None)
+    return wallet_out(_store().set_wallet_status(caller.operator_id, player_id, status, record))

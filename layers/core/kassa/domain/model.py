@@ -13,10 +13,12 @@ Invariants (checked by tests that try to break them, and by the reconciliation a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 GENESIS_HASH = "0" * 64
+# Protocols a movement can come through (``Origin.protocol``).
+NATIVE, ONEWALLET, SYSTEM = "native", "onewallet", "system"
 
 
 class Action(StrEnum):
@@ -78,6 +80,17 @@ class Wallet:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a movement came from, so a provider's complaint about one call leads to its entry, its log
+    line and its trace: API Gateway's request id, the X-Ray trace id when Lambda has one, and the
+    protocol (``native`` or ``onewallet``; ``system`` for Kassa's own, e.g. the audit's refunds)."""
+
+    request_id: str = ""
+    trace_id: str = ""
+    protocol: str = ""
+
+
+@dataclass(frozen=True)
 class Bet:
     bet_id: str
     state: BetState
@@ -112,6 +125,8 @@ class Entry:
     wallet_status: WalletStatus = WalletStatus.ACTIVE
     previous_hash: str | None = None
     hash: str | None = None
+    # Outside the hash (entries written before it existed have none): where the request came from.
+    origin: Origin = field(default_factory=Origin)
 
     @property
     def applied(self) -> bool:

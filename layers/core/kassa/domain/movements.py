@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from kassa import errors
 from kassa.domain.hashchain import entry_digest
-from kassa.domain.model import Action, Balance, Bet, BetState, Entry, Outcome, Wallet
+from kassa.domain.model import Action, Balance, Bet, BetState, Entry, Origin, Outcome, Wallet
 from kassa.money import canonical, to_units
 
 # Actions that need a bet id, and those whose amount must be strictly positive.
@@ -44,6 +44,12 @@ class MovementRequest:
     currency: str | None = None
     balance: Balance = Balance.CASH
     correlation_id: str = ""
+    origin: Origin = field(default_factory=Origin)
+    # Who asked, for the audit trail of the acts it records (an adjustment, a stale bet's refund).
+    actor: dict[str, str] | None = None
+    # The audit trail's action for this movement when applied, where the action alone does not say it
+    # (an adjustment always is one: ``kassa.ledger``).
+    audit_as: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -293,5 +299,6 @@ def _entry(request: MovementRequest, wallet: Wallet, now: str, outcome: Outcome,
         wallet_bonus=wallet.bonus,
         version=wallet.version,
         wallet_status=wallet.status,
+        origin=request.origin,
         **fields,
     )

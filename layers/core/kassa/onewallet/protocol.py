@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from kassa import auth, deadline, errors, jsonio, ledger, sessions
 from kassa.clock import now_epoch
-from kassa.domain.model import Action, Balance, Wallet
+from kassa.domain.model import ONEWALLET, Action, Balance, Origin, Wallet
 from kassa.domain.movements import MovementRequest, MovementState
 from kassa.domain.sessions import require_live
 from kassa.money import canonical, from_units
@@ -67,10 +67,13 @@ class OneWallet:
         ledger_store: LedgerStore | None = None,
         access: AccessStore | None = None,
         session_store: SessionStore | None = None,
+        origin: Origin | None = None,
     ) -> None:
         self.ledger = ledger_store or LedgerStore()
         self.access = access or AccessStore()
         self.sessions = session_store or SessionStore()
+        # The call's request and trace ids, kept on the entries it decides.
+        self.origin = origin or Origin(protocol=ONEWALLET)
 
     def handle(self, method: str, token: str | None, body: str | None, correlation_id: str = "") -> Reply:
         """One call in, one reply out; every outcome is a status (the HTTP status is always 200)."""
@@ -184,6 +187,7 @@ class OneWallet:
             bet_id=transaction.refId,
             currency=request.currency,
             correlation_id=correlation_id,
+            origin=self.origin,
         )
         # Only a debit needs a live session: credits and cancels settle money already in play.
         sid_hash = auth.secret_hash(request.sid) if action is Action.BET else None
@@ -210,7 +214,12 @@ class OneWallet:
     def promo_payout(self, operator_id: str, token: str, request: PromoRequest, correlation_id: str) -> Reply:
         promo = request.promoTransaction
         movement = MovementRequest(
-            Action.PROMO, promo.id, promo.amount, currency=request.currency, correlation_id=correlation_id
+            Action.PROMO,
+            promo.id,
+            promo.amount,
+            currency=request.currency,
+            correlation_id=correlation_id,
+            origin=self.origin,
         )
 
         def admit(state: MovementState, also: list[codec.Item | None], decided: MovementRequest) -> MovementRequest:

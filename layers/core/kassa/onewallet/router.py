@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from kassa import jsonio
-from kassa.observability import correlation_id
+from kassa.domain.model import ONEWALLET, Origin
+from kassa.observability import correlation_id, request_id, trace_id
 from kassa.onewallet.protocol import OneWallet
 
 session_router = Router()
@@ -25,7 +26,8 @@ def _answer(router: Router, method: str) -> Response[str]:
         body = event.decoded_body if event.is_base64_encoded else event.body
     except UnicodeDecodeError:
         body = None  # not text: answered INVALID_PARAMETER like any unreadable body
-    outcome = OneWallet().handle(method, token, body, correlation_id(event.raw_event))
+    origin = Origin(request_id(event.raw_event), trace_id(), ONEWALLET)
+    outcome = OneWallet(origin=origin).handle(method, token, body, correlation_id(event.raw_event))
     return Response(status_code=200, content_type="application/json", body=jsonio.dumps(outcome))
 
 

@@ -21,12 +21,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kassa import errors, ledger
+from kassa import audit_log, errors, ledger
+from kassa.audit_log import Actor, AuditRecord
 from kassa.clock import iso_ago, now_iso
 from kassa.deadline import Budget
-from kassa.domain.model import Action, Bet, BetState
+from kassa.domain.model import SYSTEM, Action, Bet, BetState, Origin
 from kassa.domain.movements import MovementRequest
-from kassa.observability import logger, metrics
+from kassa.observability import logger, metrics, trace_id
 from kassa.operators import AuditPolicy
 from kassa.reconcile.audit import GENESIS, audit_from, audit_wallet
 from kassa.reconcile.findings import DISCREPANCIES, Finding, Kind
@@ -60,7 +61,10 @@ def start_run(
     s3_key: str | None = None,
     store: ReconcileStore | None = None,
     mode: str = FULL,
+    actor: Actor = audit_log.RECONCILIATION,
+    request_id: str | None = None,
 ) -> str:
+    """Record a pending run, with the audit record of who started it in the same transaction."""
     if kind == REPORT and not (s3_key or "").startswith(f"{operator_id}/"):
         # Operators are tenants: a report is read only from under the operator's own prefix.
         raise errors.InvalidRequest(f"s3Key must be under the operator's prefix {operator_id}/")
@@ -68,7 +72,10 @@ def start_run(
     run = {"runId": run_id, "type": kind, "status": "pending", "createdAt": now_iso(), "s3Key": s3_key}
     if kind == AUDIT:
         run["mode"] = mode
-    (store or ReconcileStore()).put_run(operator_id, run_id, run)
+    details = {name: value for name, value in run.items() if name in ("type", "mode", "s3Key") and value}
+    started = audit_log.RECONCILIATION_STARTED
+    record = AuditRecord(operator_id, started, actor, {"runId": run_id}, details, request_id, at=run["createdAt"])
+    (store or ReconcileStore()).start_run(operator_id, run_id, run, record)
     return run_id
 
 
@@ -111,10 +118,12 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
     return run
 
 
-def run_now(operator_id: str, kind: str, s3_key: str | None = None) -> dict[str, Any] | None:
+def run_now(
+    operator_id: str, kind: str, s3_key: str | None = None, actor: Actor = audit_log.RECONCILIATION
+) -> dict[str, Any] | None:
     """Start and execute at once (the S3 trigger and the CLI, which are already asynchronous)."""
     store = ReconcileStore()
-    return execute(operator_id, start_run(operator_id, kind, s3_key, store), store)
+    return execute(operator_id, start_run(operator_id, kind, s3_key, store, actor=actor), store)
 
 
 def scheduled_audit(operator_id: str) -> dict[str, Any] | None:
@@ -198,7 +207,15 @@ def _stale(operator_id: str, player_id: str, bet: Bet, policy: AuditPolicy) -> F
     if policy.refund_stale_bets:
         # Through the ordinary cancel_bet path, with a transaction id derived from the bet: a second
         # audit (or a retried one) replays this refund instead of refunding twice.
-        refund = MovementRequest(Action.REFUND, f"{STALE_REFUND_PREFIX}{bet.bet_id}", None, bet_id=bet.bet_id)
+        refund = MovementRequest(
+            Action.REFUND,
+            f"{STALE_REFUND_PREFIX}{bet.bet_id}",
+            None,
+            bet_id=bet.bet_id,
+            origin=Origin(trace_id=trace_id(), protocol=SYSTEM),
+            actor=audit_log.RECONCILIATION,
+            audit_as=audit_log.STALE_BET_REFUNDED,
+        )
         try:
             ledger.move_money(LedgerStore(), operator_id, player_id, refund)
             detail += "; refunded"

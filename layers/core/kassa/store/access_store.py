@@ -9,7 +9,7 @@ from kassa.audit_log import AuditRecord
 from kassa.clock import now_iso
 from kassa.domain.apikey import ApiKey
 from kassa.store import codec, cursors, keys
-from kassa.store.audit_store import record_put
+from kassa.store.audit_store import record_put, write_audited
 from kassa.store.client import TableStore
 from kassa.store.codec import s
 from kassa.store.outcomes import failed_condition_at, write_patiently
@@ -116,24 +116,65 @@ class AccessStore(TableStore):
                 condition_failed=lambda: errors.KeyNotFound("a key was revoked by someone else meanwhile; try again"),
             )
 
-    def replace_onewallet_token(self, operator_id: str, token_hash: str) -> None:
-        """Swap the token's hash in place (the integration's settings on the item stay)."""
-        write_patiently(
-            lambda: self.client.update_item(
-                TableName=self.table,
-                Key=keys.onewallet_token(operator_id),
-                UpdateExpression="SET secretHash = :hash, credentialHash = :lookup, rotatedAt = :at",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={
+    def replace_onewallet_token(self, operator_id: str, token_hash: str, record: AuditRecord) -> None:
+        """Swap the token's hash in place (the integration's settings on the item stay), with the audit
+        record in the same transaction."""
+        update = {
+            "Update": {
+                "TableName": self.table,
+                "Key": keys.onewallet_token(operator_id),
+                "UpdateExpression": "SET secretHash = :hash, credentialHash = :lookup, rotatedAt = :at",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {
                     ":hash": s(token_hash),
                     ":lookup": s(keys.credential_lookup(ONEWALLET, token_hash)),
-                    ":at": s(now_iso()),
+                    ":at": s(record.at),
                 },
-            ),
-            self.budget(),
-            "rotate One Wallet token",
-            condition_failed=lambda: errors.InvalidRequest(f"no operator {operator_id}"),
-        )
+            }
+        }
+        missing = lambda: errors.InvalidRequest(f"no operator {operator_id}")  # noqa: E731
+        write_audited(self, [update], record, "rotate One Wallet token", condition_failed=missing)
+
+    def operator_settings(self, operator_id: str) -> tuple[codec.Item | None, codec.Item | None]:
+        """The operator item (the audit's policy) and its One Wallet token item (the promo balance)."""
+        operator, token = self.get_many([keys.operator(operator_id), keys.onewallet_token(operator_id)])
+        return operator, token
+
+    def change_settings(
+        self, operator_id: str, policy: codec.Item | None, promo_balance: str | None, record: AuditRecord
+    ) -> None:
+        """Set the audit's ``policy`` attributes on the operator and/or One Wallet's promo balance on the
+        token item, with the audit record, in one transaction."""
+        actions: list[dict[str, Any]] = []
+        if policy is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": keys.operator(operator_id),
+                        "UpdateExpression": "SET staleBetHours = :hours, refundStaleBets = :refund",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": {
+                            ":hours": policy["staleBetHours"],
+                            ":refund": policy["refundStaleBets"],
+                        },
+                    }
+                }
+            )
+        if promo_balance is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": keys.onewallet_token(operator_id),
+                        "UpdateExpression": "SET promoBalance = :promo",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": {":promo": s(promo_balance)},
+                    }
+                }
+            )
+        missing = lambda: errors.InvalidRequest(f"no operator {operator_id}")  # noqa: E731
+        write_audited(self, actions, record, "change operator settings", condition_failed=missing)
 
     def _holds_key(self, operator_id: str, key_id: str, key_hash: str) -> bool:
         """Whether the key item is there with this hash: an earlier attempt whose answer was lost wrote it."""

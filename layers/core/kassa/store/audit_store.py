@@ -4,11 +4,14 @@ updated nor deleted; reading is by operator, newest first, one UTC day's partiti
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from kassa.audit_log import AuditRecord
 from kassa.store import codec, keys
+from kassa.store.client import TableStore
 from kassa.store.codec import s
+from kassa.store.outcomes import write_patiently
 
 
 def record_item(record: AuditRecord) -> codec.Item:
@@ -25,3 +28,24 @@ def record_item(record: AuditRecord) -> codec.Item:
 def record_put(table: str, record: AuditRecord) -> dict[str, Any]:
     """The record as one action of the act's ``TransactWriteItems``."""
     return {"Put": {"TableName": table, "Item": record_item(record), "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def write_audited(
+    store: TableStore,
+    actions: list[dict[str, Any]],
+    record: AuditRecord,
+    what: str,
+    condition_failed: Callable[[], Exception] | None = None,
+) -> None:
+    """An act (``actions``) and its record in one ``TransactWriteItems``, sent again as it is through
+    conflicts, throttles and lost answers. The record's own condition (a new event id) fails only when an
+    earlier attempt whose answer was lost committed both: then the act is done. A failed condition of the
+    act raises ``condition_failed()``."""
+    key = keys.audit_record(record.operator_id, record.at, record.event_id)
+    write_patiently(
+        lambda: store.client.transact_write_items(TransactItems=[*actions, record_put(store.table, record)]),
+        store.budget(),
+        what,
+        took_effect=lambda: store.read(key) is not None,
+        condition_failed=condition_failed,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kassa.domain.model import Action, Balance, Bet, BetState, Entry, Outcome, Wallet, WalletStatus
+from kassa.domain.model import Action, Balance, Bet, BetState, Entry, Origin, Outcome, Wallet, WalletStatus
 from kassa.store import keys
 
 Item = dict[str, dict[str, Any]]
@@ -98,6 +98,9 @@ def entry_item(wallet: Wallet, entry: Entry) -> Item:
         **_optional("errorCode", entry.error_code),
         **_optional("previousHash", entry.previous_hash),
         **_optional("hash", entry.hash),
+        **_optional("requestId", entry.origin.request_id or None),
+        **_optional("traceId", entry.origin.trace_id or None),
+        **_optional("protocol", entry.origin.protocol or None),
     }
     if entry.applied:
         # Only applied entries are history: the sparse index EntriesByVersion orders them.
@@ -126,6 +129,11 @@ def entry_from_item(item: Item) -> Entry:
         wallet_status=WalletStatus(text(item, "walletStatus")),
         previous_hash=optional_text(item, "previousHash"),
         hash=optional_text(item, "hash"),
+        origin=Origin(
+            optional_text(item, "requestId") or "",
+            optional_text(item, "traceId") or "",
+            optional_text(item, "protocol") or "",
+        ),
     )
 
 

@@ -34,11 +34,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from kassa import errors
-from kassa.clock import now_iso
+from kassa.audit_log import AuditRecord
 from kassa.deadline import Budget
 from kassa.domain.model import Entry, Wallet, WalletStatus
 from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection, assumable_bet
 from kassa.store import codec, cursors, keys
+from kassa.store.audit_store import record_put, write_audited
 from kassa.store.client import TableStore
 from kassa.store.codec import n, s
 from kassa.store.outcomes import (
@@ -89,24 +90,21 @@ class LedgerStore(TableStore):
             raise errors.WalletNotFound()
         return codec.wallet_from_item(item)
 
-    def set_wallet_status(self, operator_id: str, player_id: str, status: WalletStatus) -> Wallet:
-        """Lock or unlock; sent again as it is through conflicts (a movement in flight) and lost answers."""
-        answer = write_patiently(
-            lambda: self.client.update_item(
-                TableName=self.table,
-                Key=keys.wallet(operator_id, player_id),
-                UpdateExpression="SET #status = :status, updatedAt = :at",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": s(status.value), ":at": s(now_iso())},
-                ReturnValues="ALL_NEW",
-            ),
-            self.budget(),
-            "set wallet status",
-            condition_failed=lambda: errors.WalletNotFound(),
-        )
-        assert answer is not None
-        return codec.wallet_from_item(answer["Attributes"])
+    def set_wallet_status(self, operator_id: str, player_id: str, status: WalletStatus, record: AuditRecord) -> Wallet:
+        """Lock or unlock, with its audit record in the same transaction; sent again as it is through
+        conflicts (a movement in flight) and lost answers. Returns the wallet as it is then."""
+        update = {
+            "Update": {
+                "TableName": self.table,
+                "Key": keys.wallet(operator_id, player_id),
+                "UpdateExpression": "SET #status = :status, updatedAt = :at",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":status": s(status.value), ":at": s(record.at)},
+            }
+        }
+        write_audited(self, [update], record, "set wallet status", condition_failed=lambda: errors.WalletNotFound())
+        return self.get_wallet(operator_id, player_id)
 
     # -- movements -----------------------------------------------------------------------------------
 
@@ -140,9 +138,12 @@ class LedgerStore(TableStore):
         )
         return state, list(found)
 
-    def commit(self, decision: Movement | Rejection, read_version: int) -> float | None:
-        """Commit one decision; returns DynamoDB's upper estimate of the wallet's item collection in GB
-        (its entries, bets and their local index entries: 10 GB is the limit), when it gives one."""
+    def commit(
+        self, decision: Movement | Rejection, read_version: int, record: AuditRecord | None = None
+    ) -> float | None:
+        """Commit one decision (with its audit record, for a privileged act); returns DynamoDB's upper
+        estimate of the wallet's item collection in GB (its entries, bets and their local index entries:
+        10 GB is the limit), when it gives one."""
         wallet = decision.wallet
         if isinstance(decision, Movement):
             wallet_action = {"Update": self._wallet_update(wallet, read_version)}
@@ -160,6 +161,8 @@ class LedgerStore(TableStore):
         ]
         if decision.bet is not None:
             actions.append(self._bet_write(wallet, decision.bet))
+        if record is not None:
+            actions.append(record_put(self.table, record))
         try:
             answer = self.client.transact_write_items(TransactItems=actions, ReturnItemCollectionMetrics="SIZE")
         except STORE_ERRORS as error:

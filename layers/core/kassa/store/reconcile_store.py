@@ -9,12 +9,14 @@ import secrets
 from typing import Any
 
 from kassa import deadline
+from kassa.audit_log import AuditRecord
 from kassa.deadline import Budget
 from kassa.domain.model import Bet, Entry, Outcome, Wallet
 from kassa.reconcile.audit import Checkpoint
 from kassa.reconcile.findings import Finding
 from kassa.settings import settings
 from kassa.store import codec, cursors, keys
+from kassa.store.audit_store import write_audited
 from kassa.store.client import TableStore
 from kassa.store.codec import n, s
 from kassa.store.outcomes import write_patiently
@@ -221,15 +223,14 @@ class ReconcileStore(TableStore):
 
     # -- runs ------------------------------------------------------------------------------------------
 
+    def start_run(self, operator_id: str, run_id: str, run: dict[str, Any], record: AuditRecord) -> None:
+        """A new run, with the audit record of its start, in one transaction."""
+        put = {"Put": {"TableName": self.table, "Item": _run_item(operator_id, run_id, run)}}
+        put["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
+        write_audited(self, [put], record, "start run")
+
     def put_run(self, operator_id: str, run_id: str, run: dict[str, Any]) -> None:
-        item = {
-            **keys.run(operator_id, run_id),
-            "type": s("run"),
-            "operatorId": s(operator_id),
-            "runId": s(run_id),
-            "run": s(json.dumps(run, sort_keys=True)),
-            "status": s(str(run["status"])),
-        }
+        item = _run_item(operator_id, run_id, run)
         write_patiently(lambda: self.client.put_item(TableName=self.table, Item=item), self.budget(), "put run")
 
     def claim_run(self, operator_id: str, run_id: str, now: str, dead_before: str) -> bool:
@@ -303,3 +304,14 @@ def _checkpoint_from_item(item: codec.Item) -> Checkpoint:
         bonus=int(item["bonus"]["N"]),
         open_bets={bet: value["S"] for bet, value in item.get("openBets", {}).get("M", {}).items()},
     )
+
+
+def _run_item(operator_id: str, run_id: str, run: dict[str, Any]) -> codec.Item:
+    return {
+        **keys.run(operator_id, run_id),
+        "type": s("run"),
+        "operatorId": s(operator_id),
+        "runId": s(run_id),
+        "run": s(json.dumps(run, sort_keys=True)),
+        "status": s(str(run["status"])),
+    }

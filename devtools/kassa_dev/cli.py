@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     operators = commands.add_parser("operators", help="manage operators").add_subparsers(dest="action", required=True)
     _operator_command(operators, "create", "create an operator; prints its API key and One Wallet token once", True)
     _operator_command(operators, "rotate-token", "replace the operator's One Wallet token")
+    settings = _operator_command(operators, "settings", "show the operator's settings, or change those named")
+    settings.add_argument("--promo-balance", choices=("cash", "bonus"), help="where One Wallet promo payouts go")
+    settings.add_argument("--stale-bet-hours", type=int, help="the audit calls a bet stale after this many hours")
+    settings.add_argument(
+        "--refund-stale-bets", choices=("yes", "no"), help="whether the audit refunds the stale bets it finds"
+    )
 
     keys = commands.add_parser("keys", help="manage an operator's API keys").add_subparsers(
         dest="action", required=True
@@ -240,10 +246,27 @@ def manage_operators(args: argparse.Namespace) -> int:
                 "scopes": list(created.scopes),
                 "onewalletToken": created.onewallet_token,
             }
+        if args.action == "settings":
+            return {"operatorId": args.operator_id, **change_settings(args)}
         token = operators.rotate_onewallet_token(AccessStore(), args.operator_id)
         return {"operatorId": args.operator_id, "onewalletToken": token}
 
     return _report(act, args.json, shown_once="onewalletToken")
+
+
+def change_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The settings as they are, after the change the options name (none named: only shown)."""
+    from kassa import operators
+    from kassa.store.access_store import AccessStore
+
+    change = operators.SettingsChange(
+        promo_balance=args.promo_balance,
+        stale_bet_hours=args.stale_bet_hours,
+        refund_stale_bets=None if args.refund_stale_bets is None else args.refund_stale_bets == "yes",
+    )
+    if not change.as_dict():
+        return operators.current_settings(AccessStore(), args.operator_id)
+    return operators.change_settings(AccessStore(), args.operator_id, change)
 
 
 def _report(act: Callable[[], dict[str, object]], as_json: bool, shown_once: str) -> int:

@@ -34,6 +34,7 @@ EXPECTED_ROUTES = [
     ("GET", "/v1/keys", "AuthFunction", True),
     ("GET", "/v1/keys/{keyId}", "AuthFunction", True),
     ("DELETE", "/v1/keys/{keyId}", "AuthFunction", True),
+    ("GET", "/v1/audit-log", "AuthFunction", True),
     ("POST", "/onewallet/check", "AuthFunction", False),
     ("POST", "/onewallet/sid", "AuthFunction", False),
     ("POST", "/onewallet/balance", "WalletFunction", False),

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from kassa import audit_log, auth, errors
 from kassa.audit_log import Actor, AuditRecord
-from kassa.clock import iso, now_iso
+from kassa.clock import iso, now_iso, parse_instant
 from kassa.credentials import CredentialCache
 from kassa.domain.apikey import ApiKey
 from kassa.store.access_store import API_KEY, AccessStore, api_key_from_item
@@ -86,13 +86,7 @@ def _expiry(expires_at: str | None, parent: ApiKey | None) -> str | None:
     limit = parent.expires_at if parent else None
     if expires_at is None:
         return limit  # a key never outlives the key that made it
-    try:
-        when = datetime.fromisoformat(expires_at)
-    except (TypeError, ValueError):
-        raise errors.InvalidRequest("expiresAt must be an ISO 8601 date and time") from None
-    if when.tzinfo is None:
-        raise errors.InvalidRequest("expiresAt must carry a time zone (e.g. Z)")
-    when = when.astimezone(UTC)
+    when = parse_instant(expires_at, "expiresAt")
     now = datetime.now(UTC)
     if when <= now:
         raise errors.InvalidRequest("expiresAt must be in the future")

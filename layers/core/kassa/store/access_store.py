@@ -6,7 +6,6 @@ from typing import Any
 
 from kassa import errors
 from kassa.audit_log import AuditRecord
-from kassa.clock import now_iso
 from kassa.domain.apikey import ApiKey
 from kassa.store import codec, cursors, keys
 from kassa.store.audit_store import record_put, write_audited
@@ -38,7 +37,7 @@ class AccessStore(TableStore):
     ) -> None:
         """The operator (with its ``policy`` attributes), its first API key, its One Wallet token and the
         audit record of the key's creation, all or nothing."""
-        now, operator_id = now_iso(), key.operator_id
+        now, operator_id = record.at, key.operator_id  # the act's own instant, as its record says
         items = [
             {
                 **keys.operator(operator_id),

@@ -138,6 +138,19 @@ def _a_key_shown_once(body: Any, _: dict[str, Any]) -> None:
     assert body["apiKey"].startswith("kassa_key_") and body["scopes"] == ["wallets:read", "wallets:lock", "audit:read"]
 
 
+def _the_lock_is_on_record(body: Any, _: dict[str, Any]) -> None:
+    (locked,) = body["items"]
+    assert locked["action"] == "wallet_locked" and locked["target"] == {"playerId": PLAYER}, locked
+    assert locked["actor"] == {"keyId": SAMPLE_KEY_ID, "name": "owner"}, locked
+    assert locked["details"] == {"reason": "chargeback under review"}, locked
+
+
+def _the_round_in_commit_order(body: Any, _: dict[str, Any]) -> None:
+    steps = [(entry["transactionId"], entry["type"], entry["status"]) for entry in body["entries"]]
+    assert steps[0] == ("ow-debit-1", "bet", "applied") and steps[-1][1:] == ("win", "applied"), steps
+    assert {entry["protocol"] for entry in body["entries"]} == {"onewallet"}, body
+
+
 def _problem(code: str) -> dict[str, Any]:
     return {"code": code}
 
@@ -416,6 +429,8 @@ SCENARIO: list[Step] = [
         {"name": "support desk", "role": "support", "parentKeyId": SAMPLE_KEY_ID},
         check=_a_key_shown_once,
     ),
+    # ---- the audit trail (AuthFunction, scope audit:read): who locked the wallet, and why
+    Step("auth-audit-log.json", 200, check=_the_lock_is_on_record),
     # ---- One Wallet (the provider's calls; open routes, HTTP 200 with a status). Balance 90.
     # Every body carrying SID-FROM-SESSION-CREATE gets the sid auth-session-create answered.
     Step(
@@ -481,6 +496,13 @@ SCENARIO: list[Step] = [
         200,
         {"status": "BET_DOES_NOT_EXIST", "balance": D("104.5"), "bonus": D(0)},
         sid_from=SESSION_CREATE,
+    ),
+    # ---- the round view (TransactionsFunction): ow-round-1 from its debit to its win
+    Step(
+        "transactions-round-get.json",
+        200,
+        {"betId": "ow-round-1", "state": "settled", "stake": D("10.5"), "payout": D("25"), "net": D("14.5")},
+        check=_the_round_in_commit_order,
     ),
     # 99.5: a second bet (ow-round-3), which the cancel then refunds
     Step(

@@ -37,6 +37,10 @@ class HttpResponse:
         return json.loads(self.body)
 
 
+# The response header in which API Gateway's HTTP APIs name the request (its requestContext.requestId).
+REQUEST_ID_HEADER = "apigw-requestid"
+
+
 def _message(status: int, message: str) -> HttpResponse:
     return HttpResponse(status, {"content-type": "application/json"}, json.dumps({"message": message}).encode())
 
@@ -123,6 +127,12 @@ class LocalGateway:
             return _message(404, "Not Found")
         route, params = found
         event = payload_v2_event(method.upper(), route.path, path, query, headers, body, params)
+        answer = self._route(route, event)
+        # As an HTTP API does: every answer names its request (the id the function saw as requestId).
+        answer.headers[REQUEST_ID_HEADER] = event["requestContext"]["requestId"]
+        return answer
+
+    def _route(self, route: template.HttpRoute, event: dict[str, Any]) -> HttpResponse:
         if route.authorized:
             denied = self._authorize(event)
             if denied is not None:

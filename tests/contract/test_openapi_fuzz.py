@@ -42,11 +42,13 @@ UNKNOWN_KEY = "kassa_key_never-issued-by-this-stack"
 ACCEPTED: list[str | int] = ["2xx", 401, 403, 404, 409, "5xx"]
 # Operations whose schema-valid requests can still break rules a JSON schema does not state (a bet needs
 # a betId, an adjustment is non-zero, a report's s3Key lies under the operator's prefix, a cursor is
-# opaque, a locked wallet refuses bets, a key takes scopes or a role and expires in the future): for them
+# opaque, a locked wallet refuses bets, a key takes scopes or a role and expires in the future, an audit
+# log's window is two instants with a time zone, in order): for them
 # a 422 or 423 is no fault either.
 RULE_BOUND = [
     "POST /v1/keys",
     "GET /v1/keys",
+    "GET /v1/audit-log",
     "POST /v1/wallets/{playerId}/transactions",
     "GET /v1/wallets/{playerId}/transactions",
     "GET /v1/reconciliations/{runId}",

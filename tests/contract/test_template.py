@@ -28,6 +28,7 @@ EXPECTED_ROUTES = [
     ("POST", "/v1/wallets/{playerId}/transactions", "TransactionsFunction", True),
     ("GET", "/v1/wallets/{playerId}/transactions", "TransactionsFunction", True),
     ("GET", "/v1/wallets/{playerId}/transactions/{transactionId}", "TransactionsFunction", True),
+    ("GET", "/v1/wallets/{playerId}/bets/{betId}", "TransactionsFunction", True),
     ("POST", "/v1/sessions", "AuthFunction", True),
     ("DELETE", "/v1/sessions/{sid}", "AuthFunction", True),
     ("POST", "/v1/keys", "AuthFunction", True),
@@ -425,7 +426,14 @@ def test_ledger_table(template_dict):
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
     attributes = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
-    assert attributes == {"pk": "S", "sk": "S", "entryVersion": "N", "credentialHash": "S", "kind": "S"}
+    assert attributes == {
+        "pk": "S",
+        "sk": "S",
+        "entryVersion": "N",
+        "credentialHash": "S",
+        "kind": "S",
+        "betRef": "S",
+    }
     (lsi,) = props["LocalSecondaryIndexes"]
     assert lsi["IndexName"] == "EntriesByVersion"
     assert lsi["KeySchema"] == [
@@ -433,7 +441,7 @@ def test_ledger_table(template_dict):
         {"AttributeName": "entryVersion", "KeyType": "RANGE"},
     ]
     assert lsi["Projection"] == {"ProjectionType": "ALL"}
-    by_credential, by_kind = props["GlobalSecondaryIndexes"]
+    by_credential, by_kind, rejections = props["GlobalSecondaryIndexes"]
     assert by_credential["IndexName"] == "ByCredential"
     assert by_credential["KeySchema"] == [{"AttributeName": "credentialHash", "KeyType": "HASH"}]
     assert by_credential["Projection"] == {"ProjectionType": "ALL"}
@@ -444,6 +452,10 @@ def test_ledger_table(template_dict):
         {"AttributeName": "pk", "KeyType": "RANGE"},
     ]
     assert by_kind["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    # Sparse (only recorded rejections on a bet carry a betRef): the round view's refusals.
+    assert rejections["IndexName"] == "RejectionsByBet"
+    assert rejections["KeySchema"] == [{"AttributeName": "betRef", "KeyType": "HASH"}]
+    assert rejections["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
@@ -651,7 +663,7 @@ def test_table_create_kwargs_shape(template_dict):
     assert kwargs["BillingMode"] == "PAY_PER_REQUEST"
     assert kwargs["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert [i["IndexName"] for i in kwargs["LocalSecondaryIndexes"]] == ["EntriesByVersion"]
-    assert [i["IndexName"] for i in kwargs["GlobalSecondaryIndexes"]] == ["ByCredential", "ByKind"]
+    assert [i["IndexName"] for i in kwargs["GlobalSecondaryIndexes"]] == ["ByCredential", "ByKind", "RejectionsByBet"]
     assert kwargs["GlobalSecondaryIndexes"][1]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     assert {"AttributeName": "kind", "AttributeType": "S"} in kwargs["AttributeDefinitions"]
     assert tpl.table_ttl_attribute(template_dict) == "ttl"
@@ -675,7 +687,7 @@ def test_create_table_in_moto_matches_the_template(template_dict, stack):
         "AttributeName": "entryVersion",
         "KeyType": "RANGE",
     }
-    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["ByCredential", "ByKind"]
+    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["ByCredential", "ByKind", "RejectionsByBet"]
     assert described["GlobalSecondaryIndexes"][1]["KeySchema"] == [
         {"AttributeName": "kind", "KeyType": "HASH"},
         {"AttributeName": "pk", "KeyType": "RANGE"},

@@ -45,7 +45,7 @@ class AuditPage(Model):
 def audit_log_page(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
-    action: Annotated[str | None, Query(max_length=64, description=" | ".join(audit_log.ACTIONS))] = None,
+    action: Annotated[str | None, Query(max_length=64, json_schema_extra={"enum": list(audit_log.ACTIONS)})] = None,
     since: Annotated[str | None, Query(max_length=64, examples=["2026-12-01T00:00:00Z"])] = None,
     until: Annotated[str | None, Query(max_length=64, examples=["2026-12-31T23:59:59Z"])] = None,
 ) -> AuditPage:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kassa import errors
 from kassa.domain.model import Entry, Wallet
+from kassa.domain.rounds import Round
 from kassa.money import format_units
 
 # Ids become part of DynamoDB keys: no '#' (the key separator), no spaces or control characters.
@@ -95,6 +96,33 @@ class TransactionOut(Model):
     previousHash: str | None
     hash: str | None
     errorCode: str | None = None
+    requestId: str | None = Field(default=None, description="API Gateway's id of the request it came from")
+    traceId: str | None = Field(default=None, description="The X-Ray trace id, when Lambda had one")
+    protocol: str | None = Field(default=None, description="native, onewallet, or system (Kassa's own)")
+
+
+class RoundEntry(Model):
+    transactionId: str
+    type: str
+    amount: str
+    status: str = Field(description="applied or rejected")
+    code: str | None = Field(description="why it was rejected")
+    at: str
+    requestId: str | None
+    traceId: str | None
+    protocol: str | None
+
+
+class RoundOut(Model):
+    betId: str
+    state: str = Field(description="open | settled | cancelled | tombstone")
+    stake: str
+    payout: str | None = Field(description="what the settlement paid back; null while open")
+    net: str | None = Field(description="payout less stake, for the player; null while open")
+    currency: str
+    openedAt: str
+    closedAt: str | None
+    entries: list[RoundEntry] = Field(description="every decided action on the bet, in commit order")
 
 
 class TransactionResult(Model):
@@ -160,14 +188,22 @@ def wallet_after(entry: Entry, wallet: Wallet) -> WalletOut:
     return wallet_out(then)
 
 
-def transaction_out(entry: Entry, wallet: Wallet) -> TransactionOut:
-    # The amount as the request meant it: positive, except for adjustments, which are signed.
+def _requested_amount(entry: Entry, wallet: Wallet) -> str:
+    """The amount as the request meant it: positive, except for adjustments, which are signed."""
     amount = entry.amount if entry.action.value == "adjustment" else abs(entry.amount)
+    return format_units(amount, wallet.scale)
+
+
+def _error_code(entry: Entry) -> str | None:
+    return errors.from_name(entry.error_code).code if entry.error_code else None
+
+
+def transaction_out(entry: Entry, wallet: Wallet) -> TransactionOut:
     return TransactionOut(
         transactionId=entry.transaction_id,
         type=entry.action.value,
         status=entry.outcome.value,
-        amount=format_units(amount, wallet.scale),
+        amount=_requested_amount(entry, wallet),
         currency=wallet.currency,
         balance=entry.balance.value,
         balanceBefore=format_units(entry.balance_before, wallet.scale),
@@ -179,5 +215,38 @@ def transaction_out(entry: Entry, wallet: Wallet) -> TransactionOut:
         correlationId=entry.correlation_id,
         previousHash=entry.previous_hash,
         hash=entry.hash,
-        errorCode=errors.from_name(entry.error_code).code if entry.error_code else None,
+        errorCode=_error_code(entry),
+        requestId=entry.origin.request_id or None,
+        traceId=entry.origin.trace_id or None,
+        protocol=entry.origin.protocol or None,
+    )
+
+
+def round_out(found: Round, wallet: Wallet) -> RoundOut:
+    def money(units: int | None) -> str | None:
+        return None if units is None else format_units(units, wallet.scale)
+
+    return RoundOut(
+        betId=found.bet.bet_id,
+        state=found.bet.state.value,
+        stake=format_units(found.stake, wallet.scale),
+        payout=money(found.payout),
+        net=money(found.net),
+        currency=wallet.currency,
+        openedAt=found.opened_at,
+        closedAt=found.closed_at,
+        entries=[
+            RoundEntry(
+                transactionId=entry.transaction_id,
+                type=entry.action.value,
+                amount=_requested_amount(entry, wallet),
+                status=entry.outcome.value,
+                code=_error_code(entry),
+                at=entry.created_at,
+                requestId=entry.origin.request_id or None,
+                traceId=entry.origin.trace_id or None,
+                protocol=entry.origin.protocol or None,
+            )
+            for entry in found.entries
+        ],
     )

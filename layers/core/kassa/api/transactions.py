@@ -12,17 +12,20 @@ from kassa import auth, errors, ledger
 from kassa.api.http import json_response, origin, principal
 from kassa.api.models import (
     Identifier,
+    RoundOut,
     TransactionCreate,
     TransactionOut,
     TransactionPage,
     TransactionResult,
     answers,
     problems,
+    round_out,
     transaction_out,
     wallet_after,
 )
 from kassa.domain.model import Action
 from kassa.domain.movements import MovementRequest
+from kassa.domain.rounds import round_of
 from kassa.money import parse_decimal_text
 from kassa.observability import correlation_id
 from kassa.store.ledger_store import LedgerStore
@@ -81,6 +84,21 @@ def list_transactions(
     wallet = store.get_wallet(caller.operator_id, playerId)
     entries, next_cursor = store.history(caller.operator_id, playerId, limit, cursor)
     return TransactionPage(items=[transaction_out(entry, wallet) for entry in entries], nextCursor=next_cursor)
+
+
+@router.get(
+    "/v1/wallets/<playerId>/bets/<betId>",
+    summary="The round of one bet (a One Wallet refId): every action decided on it, in commit order",
+    responses={**answers(RoundOut), **problems(403, 404, 422)},
+)
+def get_round(playerId: PlayerId, betId: Annotated[Identifier, Path()]) -> RoundOut:
+    caller = principal(router, auth.READ)
+    store = LedgerStore()
+    wallet = store.get_wallet(caller.operator_id, playerId)
+    bet, entries = store.round(caller.operator_id, playerId, betId)
+    if bet is None:
+        raise errors.BetNotFound()
+    return round_out(round_of(bet, entries), wallet)
 
 
 @router.get(

@@ -25,6 +25,7 @@ from kassa.domain.model import WalletStatus
 from kassa.store.ledger_store import LedgerStore
 
 router = Router()
+NO_REASON = StatusChange()  # lock and unlock without a body
 PlayerId = Annotated[Identifier, Path()]
 
 
@@ -64,25 +65,25 @@ def get_wallet(playerId: PlayerId) -> WalletOut:
 @router.post(
     "/v1/wallets/<playerId>/lock",
     summary="Lock a wallet: bets and withdrawals are refused",
-    responses={**answers(WalletOut), **problems(403, 404, 422)},
+    responses={**answers(WalletOut), **problems(400, 403, 404, 422)},
 )
-def lock_wallet(playerId: PlayerId, body: Annotated[StatusChange | None, Body()] = None) -> WalletOut:
+def lock_wallet(playerId: PlayerId, body: Annotated[StatusChange, Body()] = NO_REASON) -> WalletOut:
     return _set_status(playerId, WalletStatus.LOCKED, audit_log.WALLET_LOCKED, body)
 
 
 @router.post(
     "/v1/wallets/<playerId>/unlock",
     summary="Unlock a wallet",
-    responses={**answers(WalletOut), **problems(403, 404, 422)},
+    responses={**answers(WalletOut), **problems(400, 403, 404, 422)},
 )
-def unlock_wallet(playerId: PlayerId, body: Annotated[StatusChange | None, Body()] = None) -> WalletOut:
+def unlock_wallet(playerId: PlayerId, body: Annotated[StatusChange, Body()] = NO_REASON) -> WalletOut:
     return _set_status(playerId, WalletStatus.ACTIVE, audit_log.WALLET_UNLOCKED, body)
 
 
-def _set_status(player_id: str, status: WalletStatus, action: str, body: StatusChange | None) -> WalletOut:
+def _set_status(player_id: str, status: WalletStatus, action: str, body: StatusChange) -> WalletOut:
     """Lock or unlock, recorded in the audit trail with who did it and why (when a reason is given)."""
     caller = principal(router, auth.LOCK)
-    details = {"reason": body.reason} if body is not None and body.reason else {}
+    details = {"reason": body.reason} if body.reason else {}
     target = {"playerId": player_id}
     record = AuditRecord(caller.operator_id, action, caller.actor, target, details, origin(router).request_id or None)
     return wallet_out(_store().set_wallet_status(caller.operator_id, player_id, status, record))

@@ -32,6 +32,11 @@ recorded rejections are idempotency records, not history. An LSI caps a partitio
 index projects ALL, so every applied entry is stored twice: at measured item sizes about 3.5 million
 bet-and-win rounds for one player, fewer with long ids (docs/PERFORMANCE.md, *Scale*; docs/decisions.md
 23). Every commit reports the collection's size (metric ``WalletCollectionSizeGB``, alarm past 5 GB).
+
+A round (one bet, from its opening to its settlement, and every call refused on it) is read from the bet
+item, which names the at most two applied entries of the round (the bet, and the win or refund that
+settled it), and from the sparse global index ``RejectionsByBet`` (betRef = {wallet pk}#BET#{bet id}),
+which only recorded rejections carrying a bet id enter: the happy path writes nothing more for it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ Key = dict[str, dict[str, str]]
 ENTRIES_BY_VERSION = "EntriesByVersion"
 BY_CREDENTIAL = "ByCredential"
 BY_KIND = "ByKind"
+REJECTIONS_BY_BET = "RejectionsByBet"
 OPERATORS_KIND = "operator"
 
 
@@ -93,6 +99,11 @@ def entry(operator_id: str, player_id: str, transaction_id: str, action: str) ->
 
 def bet(operator_id: str, player_id: str, bet_id: str) -> Key:
     return _key(wallet_pk(operator_id, player_id), f"BET#{bet_id}")
+
+
+def bet_ref(operator_id: str, player_id: str, bet_id: str) -> str:
+    """The ``RejectionsByBet`` partition of one bet's recorded rejections."""
+    return f"{wallet_pk(operator_id, player_id)}#BET#{bet_id}"
 
 
 def audit_checkpoint(operator_id: str, player_id: str) -> Key:

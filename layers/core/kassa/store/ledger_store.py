@@ -36,7 +36,7 @@ from botocore.exceptions import ClientError
 from kassa import errors
 from kassa.audit_log import AuditRecord
 from kassa.deadline import Budget
-from kassa.domain.model import Entry, Wallet, WalletStatus
+from kassa.domain.model import Action, Bet, BetState, Entry, Wallet, WalletStatus
 from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection, assumable_bet
 from kassa.store import codec, cursors, keys
 from kassa.store.audit_store import record_put, write_audited
@@ -50,6 +50,9 @@ from kassa.store.outcomes import (
     throttled,
     write_patiently,
 )
+
+# Keys one BatchGetItem may ask for.
+BATCH_GET_LIMIT = 100
 
 
 class WriteConflict(Exception):
@@ -247,6 +250,33 @@ class LedgerStore(TableStore):
             ConsistentRead=True,
         )
         return [codec.entry_from_item(item) for item in response["Items"]]
+
+    def round(self, operator_id: str, player_id: str, bet_id: str) -> tuple[Bet | None, list[Entry]]:
+        """A bet as it stands (strongly consistent) and every decided action on it, in no order: the
+        applied ones the bet item names (its opening bet, the win or refund that settled it) and the
+        refused ones of the index RejectionsByBet (eventually consistent: a refusal of the last second
+        may not be listed yet)."""
+        bet_item = self.read(keys.bet(operator_id, player_id, bet_id))
+        if bet_item is None:
+            return None, []
+        bet = codec.bet_from_item(bet_item)
+        wanted = []
+        if bet.state is not BetState.TOMBSTONE:  # a tombstone's transaction is a refused refund
+            wanted.append(keys.entry(operator_id, player_id, bet.transaction_id, Action.BET.value))
+        if bet.settled_by and bet.state is not BetState.TOMBSTONE:
+            settlement = Action.WIN if bet.state is BetState.SETTLED else Action.REFUND
+            wanted.append(keys.entry(operator_id, player_id, bet.settled_by, settlement.value))
+        refused = self.pages(
+            IndexName=keys.REJECTIONS_BY_BET,
+            KeyConditionExpression="betRef = :ref",
+            ExpressionAttributeValues={":ref": s(keys.bet_ref(operator_id, player_id, bet_id))},
+        )
+        wanted += [{"pk": item["pk"], "sk": item["sk"]} for item in refused]
+        found: list[Entry] = []
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            items = self.get_many(wanted[start : start + BATCH_GET_LIMIT])
+            found += [codec.entry_from_item(item) for item in items if item is not None]
+        return bet, found
 
     def history(
         self, operator_id: str, player_id: str, limit: int, cursor: str | None

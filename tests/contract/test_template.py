@@ -687,7 +687,8 @@ def test_create_table_in_moto_matches_the_template(template_dict, stack):
         "AttributeName": "entryVersion",
         "KeyType": "RANGE",
     }
-    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["ByCredential", "ByKind", "RejectionsByBet"]
+    indexes = [i["IndexName"] for i in described["GlobalSecondaryIndexes"]]
+    assert indexes == ["ByCredential", "ByKind", "RejectionsByBet"]
     assert described["GlobalSecondaryIndexes"][1]["KeySchema"] == [
         {"AttributeName": "kind", "KeyType": "HASH"},
         {"AttributeName": "pk", "KeyType": "RANGE"},

@@ -947,6 +947,7 @@ ROUTES = {
     ),
     "list-transactions": Route("GET", "/v1/wallets/{p}/transactions", None, "active", auth.READ),
     "get-transaction": Route("GET", "/v1/wallets/{p}/transactions/{t}", None, "active", auth.READ),
+    "get-round": Route("GET", f"/v1/wallets/{{p}}/bets/{OPEN_BET}", None, "active", auth.READ),
     "lock": Route("POST", "/v1/wallets/{p}/lock", None, "active", auth.LOCK),
     "unlock": Route("POST", "/v1/wallets/{p}/unlock", None, "locked", auth.LOCK),
     "audit-wallet": Route("GET", "/v1/wallets/{p}/audit", None, "active", auth.RECONCILE),
@@ -973,7 +974,13 @@ def test_every_native_route_but_health_is_behind_the_authorizer() -> None:
         assert route.authorized == (route.path != "/health"), route
     declared = {(r.method, r.path) for r in native if r.path != "/health"}
     covered = {
-        (r.method, r.path.replace("{p}", "{playerId}").replace("{t}", "{transactionId}")) for r in ROUTES.values()
+        (
+            r.method,
+            r.path.replace("{p}", "{playerId}")
+            .replace("{t}", "{transactionId}")
+            .replace(f"/bets/{OPEN_BET}", "/bets/{betId}"),
+        )
+        for r in ROUTES.values()
     }
     assert declared == covered, "ROUTES must list every native route of template.yaml"
 

@@ -36,6 +36,10 @@ from kassa_dev.template import REPO_ROOT, TEMPLATE_PATH, load_template
 CODE_ROOTS = (REPO_ROOT / "layers" / "core" / "kassa", REPO_ROOT / "functions")
 RUNBOOK = REPO_ROOT / "docs" / "RUNBOOK.md"
 ACTION_ENUM = ("kassa.domain.model", "Action")
+# Kassa's metrics with dimensions of their own besides ``service`` (emitted with ``single_metric``), and
+# where the values each dimension may take come from: every rule, with the severity it has.
+DIMENSIONED = {"AnomaliesDetected": ("rule", "severity")}
+ANOMALY_SEVERITY = ("kassa.anomaly.rules", "SEVERITY")
 
 # What each AWS namespace the template uses publishes, with the dimension sets the template may use
 # (from the services' CloudWatch documentation). A name outside these is a typo or an unsupported metric.
@@ -103,14 +107,27 @@ class MetricRef:
 # --------------------------------------------------------------------------- the code side
 
 
-def _action_values() -> list[str]:
-    module, name = ACTION_ENUM
+def _from_layer(module: str, name: str) -> Any:
     sys.path.insert(0, str(REPO_ROOT / "layers" / "core"))
     try:
-        enum = getattr(__import__(module, fromlist=[name]), name)
+        return getattr(__import__(module, fromlist=[name]), name)
     finally:
         sys.path.pop(0)
-    return [member.value for member in enum]
+
+
+def _action_values() -> list[str]:
+    return [member.value for member in _from_layer(*ACTION_ENUM)]
+
+
+def _dimension_values() -> set[tuple[tuple[str, str], ...]]:
+    """The (rule, severity) dimension pairs AnomaliesDetected can carry."""
+    severity = _from_layer(*ANOMALY_SEVERITY)
+    return {(("rule", rule.value), ("severity", level.value)) for rule, level in severity.items()}
+
+
+def _literal(call: ast.Call, keyword: str) -> str | None:
+    node = next((kw.value for kw in call.keywords if kw.arg == keyword), None)
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def _metric_names(call: ast.Call, source: str, where: str) -> list[str]:
@@ -137,12 +154,20 @@ def code_metrics(roots: tuple[Path, ...] = CODE_ROOTS) -> dict[str, str]:
         for path in sorted(root.rglob("*.py")):
             source = path.read_text(encoding="utf-8")
             for node in ast.walk(ast.parse(source)):
-                if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute | ast.Name):
                     continue
                 where = f"{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}:{node.lineno}"
-                if node.func.attr in ("add_dimension", "single_metric"):
-                    raise ValueError(f"{where}: a metric with its own dimensions; teach kassa_dev.metric_contract")
-                if node.func.attr == "add_metric":
+                called = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+                if called == "single_metric":
+                    name = _literal(node, "name")
+                    if name not in DIMENSIONED:
+                        raise ValueError(f"{where}: a metric with its own dimensions; declare it in DIMENSIONED")
+                    found.setdefault(name, where)
+                if called == "add_dimension":
+                    allowed = {"service"} | {d for dims in DIMENSIONED.values() for d in dims}
+                    if _literal(node, "name") not in allowed:
+                        raise ValueError(f"{where}: a dimension DIMENSIONED does not declare")
+                if called == "add_metric":
                     for name in _metric_names(node, source, where):
                         found.setdefault(name, where)
     return found
@@ -232,7 +257,10 @@ def problems(template: dict[str, Any], emitted: dict[str, str], runbook: str) ->
         if ref.namespace == namespace:
             if ref.name not in emitted:
                 found.append(f"{ref.where}: {ref.namespace}/{ref.name} is not emitted by the code")
-            if ref.dimensions != (("service", service),):
+            if ref.name in DIMENSIONED:
+                if ref.dimensions[:1] != (("service", service),) or ref.dimensions[1:] not in _dimension_values():
+                    found.append(f"{ref.where}: {ref.name} dimensions {ref.dimensions} are not service, rule, severity")
+            elif ref.dimensions != (("service", service),):
                 found.append(f"{ref.where}: {ref.name} dimensions {ref.dimensions} are not (('service', '{service}'),)")
         elif ref.namespace in AWS_METRICS:
             names, dimension_sets = AWS_METRICS[ref.namespace]

@@ -43,12 +43,14 @@ ACCEPTED: list[str | int] = ["2xx", 401, 403, 404, 409, "5xx"]
 # Operations whose schema-valid requests can still break rules a JSON schema does not state (a bet needs
 # a betId, an adjustment is non-zero, a report's s3Key lies under the operator's prefix, a cursor is
 # opaque, a locked wallet refuses bets, a key takes scopes or a role and expires in the future, an audit
-# log's window is two instants with a time zone, in order): for them
+# log's window is two instants with a time zone, in order; a threshold amount has at most 6 decimals): for them
 # a 422 or 423 is no fault either.
 RULE_BOUND = [
     "POST /v1/keys",
     "GET /v1/keys",
     "GET /v1/audit-log",
+    "GET /v1/anomalies",
+    "PUT /v1/settings/anomaly-rules",
     "POST /v1/wallets/{playerId}/transactions",
     "GET /v1/wallets/{playerId}/transactions",
     "GET /v1/reconciliations/{runId}",

@@ -65,6 +65,7 @@ def test_alarm_topic_is_encrypted_and_email_is_optional(template: dict[str, Any]
 # Each alarm the on-call engineer relies on: the metrics it watches, its threshold and period.
 EXPECTED_ALARMS = {
     "LedgerDiscrepancyAlarm": ({"LedgerDiscrepancies"}, 0, 60),
+    "HighSeverityAnomalyAlarm": ({"AnomaliesDetected"}, 0, 60),
     "MovementsGivenUpAlarm": ({"MovementsGivenUp"}, 0, 300),
     "StoreErrorsAlarm": ({"StoreErrors"}, 0, 60),
     "WalletPartitionSizeAlarm": ({"WalletCollectionSizeGB"}, 5, 3600),

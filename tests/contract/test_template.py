@@ -45,6 +45,10 @@ EXPECTED_ROUTES = [
     ("POST", "/onewallet/promo_payout", "WalletFunction", False),
     ("POST", "/v1/reconciliations", "ReconciliationFunction", True),
     ("GET", "/v1/reconciliations/{runId}", "ReconciliationFunction", True),
+    ("GET", "/v1/anomalies", "ReconciliationFunction", True),
+    ("GET", "/v1/anomalies/{anomalyId}", "ReconciliationFunction", True),
+    ("GET", "/v1/settings/anomaly-rules", "ReconciliationFunction", True),
+    ("PUT", "/v1/settings/anomaly-rules", "ReconciliationFunction", True),
     ("GET", "/v1/wallets/{playerId}/audit", "ReconciliationFunction", True),
 ]
 
@@ -432,7 +436,8 @@ def test_ledger_table(template_dict):
         "entryVersion": "N",
         "credentialHash": "S",
         "kind": "S",
-        "betRef": "S",
+        "rejectedIn": "S",
+        "createdAt": "S",
     }
     (lsi,) = props["LocalSecondaryIndexes"]
     assert lsi["IndexName"] == "EntriesByVersion"
@@ -452,10 +457,13 @@ def test_ledger_table(template_dict):
         {"AttributeName": "pk", "KeyType": "RANGE"},
     ]
     assert by_kind["Projection"] == {"ProjectionType": "KEYS_ONLY"}
-    # Sparse (only recorded rejections on a bet carry a betRef): the round view's refusals.
-    assert rejections["IndexName"] == "RejectionsByBet"
-    assert rejections["KeySchema"] == [{"AttributeName": "betRef", "KeyType": "HASH"}]
-    assert rejections["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    # Sparse (only recorded rejections carry rejectedIn): the anomaly rules' and the round view's refusals.
+    assert rejections["IndexName"] == "RejectionsByWallet"
+    assert rejections["KeySchema"] == [
+        {"AttributeName": "rejectedIn", "KeyType": "HASH"},
+        {"AttributeName": "createdAt", "KeyType": "RANGE"},
+    ]
+    assert rejections["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["betId"]}
     assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
@@ -663,7 +671,11 @@ def test_table_create_kwargs_shape(template_dict):
     assert kwargs["BillingMode"] == "PAY_PER_REQUEST"
     assert kwargs["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert [i["IndexName"] for i in kwargs["LocalSecondaryIndexes"]] == ["EntriesByVersion"]
-    assert [i["IndexName"] for i in kwargs["GlobalSecondaryIndexes"]] == ["ByCredential", "ByKind", "RejectionsByBet"]
+    assert [i["IndexName"] for i in kwargs["GlobalSecondaryIndexes"]] == [
+        "ByCredential",
+        "ByKind",
+        "RejectionsByWallet",
+    ]
     assert kwargs["GlobalSecondaryIndexes"][1]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     assert {"AttributeName": "kind", "AttributeType": "S"} in kwargs["AttributeDefinitions"]
     assert tpl.table_ttl_attribute(template_dict) == "ttl"
@@ -688,7 +700,7 @@ def test_create_table_in_moto_matches_the_template(template_dict, stack):
         "KeyType": "RANGE",
     }
     indexes = [i["IndexName"] for i in described["GlobalSecondaryIndexes"]]
-    assert indexes == ["ByCredential", "ByKind", "RejectionsByBet"]
+    assert indexes == ["ByCredential", "ByKind", "RejectionsByWallet"]
     assert described["GlobalSecondaryIndexes"][1]["KeySchema"] == [
         {"AttributeName": "kind", "KeyType": "HASH"},
         {"AttributeName": "pk", "KeyType": "RANGE"},

@@ -80,5 +80,5 @@ def test_a_cancelled_transaction_leaves_no_phantom_entry(tenant: Tenant, stream:
 
     assert tenant.stream_findings() == []
     assert tenant.audit() == []
-    txs = Counter(e["detail"]["transactionId"] for e in events_queue.of(tenant.operator_id))
+    txs = Counter(e["detail"]["transactionId"] for e in events_queue.of(tenant.operator_id, "TransactionCommitted"))
     assert txs == Counter({"first": 1, "w-1": 1})

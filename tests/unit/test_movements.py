@@ -780,6 +780,7 @@ EXPECTED_CODES = {
     "IdempotencyConflict": "idempotency_conflict",
     "Forbidden": "forbidden",
     "ScopeEscalation": "scope_escalation",
+    "AnomalyNotFound": "anomaly_not_found",
     "TemporarilyUnavailable": "temporarily_unavailable",
     "SessionOfAnotherPlayer": "invalid_request",
     "SessionInvalid": "session_invalid",

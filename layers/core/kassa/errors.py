@@ -62,6 +62,12 @@ class BetNotFound(KassaError):
     code = "bet_not_found"
 
 
+class AnomalyNotFound(KassaError):
+    """No anomaly with this id (for this operator)."""
+
+    code = "anomaly_not_found"
+
+
 class SessionNotFound(KassaError):
     """No live session with this id."""
 

@@ -7,6 +7,14 @@ from typing import Any
 
 def routers() -> list[Any]:
     """Every router of the native API (for documents that span functions, like the OpenAPI file)."""
-    from kassa.api import audit, keys, reconciliations, sessions, transactions, wallets
+    from kassa.api import anomalies, audit, keys, reconciliations, sessions, transactions, wallets
 
-    return [wallets.router, transactions.router, sessions.router, keys.router, audit.router, reconciliations.router]
+    return [
+        wallets.router,
+        transactions.router,
+        sessions.router,
+        keys.router,
+        audit.router,
+        reconciliations.router,
+        anomalies.router,
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -11,15 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from kassa import audit_log, auth, errors
 from kassa.api.http import principal
 from kassa.api.models import Model, answers, problems
-from kassa.clock import iso, parse_instant
-from kassa.store.access_store import AccessStore
+from kassa.api.windows import time_window
 from kassa.store.audit_store import AuditStore
 
 router = Router()
-
-# Without ``since``, the log reaches back to the operator's creation (or this far, for an older operator
-# item that does not say when it was made).
-DEFAULT_REACH = timedelta(days=400)
 
 
 class AuditRecordOut(Model):
@@ -52,15 +46,6 @@ def audit_log_page(
     caller = principal(router, auth.AUDIT_READ)
     if action is not None and action not in audit_log.ACTIONS:
         raise errors.InvalidRequest(f"action must be one of {', '.join(audit_log.ACTIONS)}")
-    newest = parse_instant(until, "until") if until else datetime.now(UTC)
-    oldest = parse_instant(since, "since") if since else _created(caller.operator_id, newest)
-    if oldest > newest:
-        raise errors.InvalidRequest("since must not be after until")
-    items, next_cursor = AuditStore().page(caller.operator_id, (iso(oldest), iso(newest)), action, limit, cursor)
+    window = time_window(caller.operator_id, since, until)
+    items, next_cursor = AuditStore().page(caller.operator_id, window, action, limit, cursor)
     return AuditPage(items=[AuditRecordOut(**item) for item in items], nextCursor=next_cursor)
-
-
-def _created(operator_id: str, newest: datetime) -> datetime:
-    operator = AccessStore().get_operator(operator_id) or {}
-    created = operator.get("createdAt", {}).get("S")
-    return parse_instant(created, "createdAt") if created else newest - DEFAULT_REACH

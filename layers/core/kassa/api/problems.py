@@ -18,6 +18,7 @@ STATUS: dict[type[errors.KassaError], int] = {
     errors.WalletNotFound: 404,
     errors.TransactionNotFound: 404,
     errors.BetNotFound: 404,
+    errors.AnomalyNotFound: 404,
     errors.SessionNotFound: 404,
     errors.RunNotFound: 404,
     errors.KeyNotFound: 404,

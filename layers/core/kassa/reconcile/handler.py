@@ -36,10 +36,10 @@ def dispatch(event: dict[str, Any], context: Any) -> Any:
 
 @functools.cache
 def _http_app() -> Any:
-    from kassa.api import reconciliations
+    from kassa.api import anomalies, reconciliations
     from kassa.api.http import build_resolver
 
-    return build_resolver(reconciliations.router)
+    return build_resolver(reconciliations.router, anomalies.router)
 
 
 @functools.cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kassa.anomaly import detector
 from kassa.clock import now_epoch, now_iso
 from kassa.domain.model import GENESIS_HASH, Outcome
 from kassa.observability import logger, metrics
@@ -29,12 +30,15 @@ def handle_record(record: dict[str, Any], store: ReconcileStore | None = None) -
     kind = image.get("type", {}).get("S")
     if kind == "entry":
         _entry(record["eventName"], change, store)
+        if record["eventName"] == "INSERT":
+            detector.check_entry(change["NewImage"])
     elif kind == "wallet" and record["eventName"] == "REMOVE":
         wallet = codec.wallet_from_item(change["OldImage"])
         removed = Finding(Kind.WALLET_DELETED, wallet.player_id, wallet.version, detail="the wallet item was removed")
         _report(store, wallet.operator_id, [removed])
     elif kind == "wallet":
         _wallet(change["NewImage"], store)
+        detector.check_wallet(change["NewImage"])
     elif kind == "run" and record["eventName"] == "INSERT" and image.get("status", {}).get("S") == "pending":
         from kassa.reconcile import runs
 

@@ -85,6 +85,16 @@ class TableStore:
         )
         return answer
 
+    def count(self, **query: Any) -> int:
+        """How many items a Query finds, page after page (``Select=COUNT``: no item is returned)."""
+        total = 0
+        while True:
+            page = self.query(Select="COUNT", **query)
+            total += int(page["Count"])
+            if "LastEvaluatedKey" not in page:
+                return total
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def pages(self, **query: Any) -> Iterator[dict[str, Any]]:
         """Every item a Query finds, page after page."""
         while True:

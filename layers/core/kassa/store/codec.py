@@ -105,9 +105,9 @@ def entry_item(wallet: Wallet, entry: Entry) -> Item:
     if entry.applied:
         # Only applied entries are history: the sparse index EntriesByVersion orders them.
         item["entryVersion"] = n(entry.version)
-    elif entry.bet_id:
-        # A refused call on a bet: the round view finds it through the sparse index RejectionsByBet.
-        item["betRef"] = s(keys.bet_ref(wallet.operator_id, wallet.player_id, entry.bet_id))
+    else:
+        # A recorded refusal: in the sparse index RejectionsByWallet (the anomaly rules, the round view).
+        item["rejectedIn"] = s(keys.wallet_pk(wallet.operator_id, wallet.player_id))
     return item
 
 

@@ -33,10 +33,19 @@ index projects ALL, so every applied entry is stored twice: at measured item siz
 bet-and-win rounds for one player, fewer with long ids (docs/PERFORMANCE.md, *Scale*; docs/decisions.md
 23). Every commit reports the collection's size (metric ``WalletCollectionSizeGB``, alarm past 5 GB).
 
-A round (one bet, from its opening to its settlement, and every call refused on it) is read from the bet
-item, which names the at most two applied entries of the round (the bet, and the win or refund that
-settled it), and from the sparse global index ``RejectionsByBet`` (betRef = {wallet pk}#BET#{bet id}),
-which only recorded rejections carrying a bet id enter: the happy path writes nothing more for it.
+Recorded rejections also enter the sparse global index ``RejectionsByWallet`` (rejectedIn = the wallet's
+pk, createdAt; betId projected): the anomaly rules count a wallet's refusals in a minute from it, and the
+round view finds the refusals of a bet in it. Only refusals carry ``rejectedIn``, so an applied movement
+writes nothing more for either. A round (one bet, from its opening to its settlement) is read from the
+bet item, which names its at most two applied entries (the bet, and the win or refund that settled it),
+and from that index (the wallet's refusals since the bet was opened, those of the bet).
+
+Anomalies (``kassa.anomaly``) are kept apart too:
+
+item                pk                                    sk
+anomaly             OP#{operator}#ANOMALY#{yyyy-mm-dd}    {at}#{anomaly id}             a partition a day
+episode of a rule   OP#{operator}#PLAYER#{player}         ANOMALY_EPISODES#{rule}       windowed rules only
+thresholds          OP#{operator}                         ANOMALY_RULES                 current, previous, since
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ Key = dict[str, dict[str, str]]
 ENTRIES_BY_VERSION = "EntriesByVersion"
 BY_CREDENTIAL = "ByCredential"
 BY_KIND = "ByKind"
-REJECTIONS_BY_BET = "RejectionsByBet"
+REJECTIONS_BY_WALLET = "RejectionsByWallet"
 OPERATORS_KIND = "operator"
 
 
@@ -101,9 +110,20 @@ def bet(operator_id: str, player_id: str, bet_id: str) -> Key:
     return _key(wallet_pk(operator_id, player_id), f"BET#{bet_id}")
 
 
-def bet_ref(operator_id: str, player_id: str, bet_id: str) -> str:
-    """The ``RejectionsByBet`` partition of one bet's recorded rejections."""
-    return f"{wallet_pk(operator_id, player_id)}#BET#{bet_id}"
+def anomaly_day_pk(operator_id: str, day: str) -> str:
+    return f"OP#{operator_id}#ANOMALY#{day}"
+
+
+def anomaly(operator_id: str, at: str, anomaly_id: str) -> Key:
+    return _key(anomaly_day_pk(operator_id, at[:10]), f"{at}#{anomaly_id}")
+
+
+def anomaly_episodes(operator_id: str, player_id: str, rule: str) -> Key:
+    return _key(wallet_pk(operator_id, player_id), f"ANOMALY_EPISODES#{rule}")
+
+
+def anomaly_rules(operator_id: str) -> Key:
+    return _key(operator_pk(operator_id), "ANOMALY_RULES")
 
 
 def audit_checkpoint(operator_id: str, player_id: str) -> Key:

@@ -29,12 +29,14 @@ answers as a replay). A permanent refusal is ``StoreRefused`` (``kassa.store.out
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from kassa import errors
 from kassa.audit_log import AuditRecord
+from kassa.clock import iso, parse_instant
 from kassa.deadline import Budget
 from kassa.domain.model import Action, Bet, BetState, Entry, Wallet, WalletStatus
 from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection, assumable_bet
@@ -53,6 +55,9 @@ from kassa.store.outcomes import (
 
 # Keys one BatchGetItem may ask for.
 BATCH_GET_LIMIT = 100
+# How far apart two containers' clocks may be: a refusal of a bet decided elsewhere may bear an instant
+# this much earlier than the bet it refused.
+CLOCK_MARGIN = timedelta(minutes=5)
 
 
 class WriteConflict(Exception):
@@ -254,7 +259,7 @@ class LedgerStore(TableStore):
     def round(self, operator_id: str, player_id: str, bet_id: str) -> tuple[Bet | None, list[Entry]]:
         """A bet as it stands (strongly consistent) and every decided action on it, in no order: the
         applied ones the bet item names (its opening bet, the win or refund that settled it) and the
-        refused ones of the index RejectionsByBet (eventually consistent: a refusal of the last second
+        refused ones of the index RejectionsByWallet (eventually consistent: a refusal of the last second
         may not be listed yet)."""
         bet_item = self.read(keys.bet(operator_id, player_id, bet_id))
         if bet_item is None:
@@ -266,10 +271,18 @@ class LedgerStore(TableStore):
         if bet.settled_by and bet.state is not BetState.TOMBSTONE:
             settlement = Action.WIN if bet.state is BetState.SETTLED else Action.REFUND
             wanted.append(keys.entry(operator_id, player_id, bet.settled_by, settlement.value))
+        # The wallet's refusals since the bet was opened (less a margin for the clocks of other
+        # containers, which decided them), those of this bet.
+        since = iso(parse_instant(bet.created_at, "createdAt") - CLOCK_MARGIN)
         refused = self.pages(
-            IndexName=keys.REJECTIONS_BY_BET,
-            KeyConditionExpression="betRef = :ref",
-            ExpressionAttributeValues={":ref": s(keys.bet_ref(operator_id, player_id, bet_id))},
+            IndexName=keys.REJECTIONS_BY_WALLET,
+            KeyConditionExpression="rejectedIn = :wallet AND createdAt >= :since",
+            FilterExpression="betId = :bet",
+            ExpressionAttributeValues={
+                ":wallet": s(keys.wallet_pk(operator_id, player_id)),
+                ":since": s(since),
+                ":bet": s(bet_id),
+            },
         )
         wanted += [{"pk": item["pk"], "sk": item["sk"]} for item in refused]
         found: list[Entry] = []

@@ -7,6 +7,8 @@
     kassa keys create OPERATOR_ID [--name N] [--scopes ... | --role R] [--expires-at T] [--json]
     kassa keys list OPERATOR_ID [--json] | kassa keys revoke OPERATOR_ID KEY_ID [--json]
     kassa reconcile audit OPERATOR_ID | kassa reconcile report OPERATOR_ID S3_KEY
+    kassa operators settings OPERATOR_ID [--promo-balance ...] [--stale-bet-hours N] [--refund-stale-bets yes|no]
+    kassa anomalies OPERATOR_ID [--since T] [--until T] [--rule R] [--severity S] [--player P] [--json]
 
 ``operators`` and ``keys`` work against whatever DynamoDB the environment names (AWS_ENDPOINT_URL_DYNAMODB and
 KASSA_TABLE locally; in AWS, the credentials' IAM permissions decide).
@@ -29,6 +31,8 @@ DEFAULT_PORT = 3000
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kassa.anomaly.rules import Rule
+
     parser = argparse.ArgumentParser(prog="kassa", description="Kassa wallet and ledger: local tools")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -68,6 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("operator_id")
     report.add_argument("s3_key", help="key in the provider reports bucket, under OPERATOR_ID/")
 
+    anomalies = commands.add_parser("anomalies", help="an operator's anomalies, newest first, as a table")
+    anomalies.add_argument("operator_id")
+    anomalies.add_argument("--since", help="ISO 8601 instant with a time zone (default: the operator's creation)")
+    anomalies.add_argument("--until", help="ISO 8601 instant with a time zone (default: now)")
+    anomalies.add_argument("--rule", choices=[rule.value for rule in Rule])
+    anomalies.add_argument("--severity", choices=("high", "medium"))
+    anomalies.add_argument("--player", help="only this player's")
+    anomalies.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    anomalies.add_argument("--json", action="store_true", help="print JSON")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve()
@@ -77,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         return reconcile_now(args.kind, args.operator_id, getattr(args, "s3_key", None))
     if args.command == "keys":
         return manage_keys(args)
+    if args.command == "anomalies":
+        return list_anomalies(args)
     return manage_operators(args)
 
 
@@ -111,7 +127,7 @@ def serve() -> int:
     from kassa_dev.gateway import LocalGateway
     from kassa_dev.http_server import make_server, serve_in_thread
     from kassa_dev.stack import LocalStack
-    from kassa_dev.triggers import run_forever, schedule_pumps
+    from kassa_dev.triggers import print_anomaly, run_forever, schedule_pumps
     from kassa_dev.workers import WorkerPool
 
     port = int(os.environ.get("KASSA_PORT") or DEFAULT_PORT)
@@ -126,7 +142,8 @@ def serve() -> int:
     serve_in_thread(server)
     stopped = threading.Event()
     # As Lambda's event sources would: the table's stream, report uploads and the template's schedules.
-    pumps = [stack.stream_pump(pool.invoke).pump_once, stack.reports_pump(pool.invoke).pump_once]
+    # The stream's reader also prints each anomaly the rules store, as it appears.
+    pumps = [stack.stream_pump(pool.invoke, print_anomaly).pump_once, stack.reports_pump(pool.invoke).pump_once]
     run_forever(pumps + schedule_pumps(pool.invoke, template.schedules()), stopped)
     base = f"http://127.0.0.1:{port}"
     print(f"Kassa is serving {base}  (embedded DynamoDB: {stack.dynamodb.endpoint_url}, table {stack.table})")
@@ -252,6 +269,44 @@ def manage_operators(args: argparse.Namespace) -> int:
         return {"operatorId": args.operator_id, "onewalletToken": token}
 
     return _report(act, args.json, shown_once="onewalletToken")
+
+
+def list_anomalies(args: argparse.Namespace) -> int:
+    """The operator's anomalies in a window, newest first: a table, or JSON lines' worth as one array."""
+    from kassa import errors
+    from kassa.api.windows import time_window
+    from kassa.store.anomaly_store import AnomalyStore
+
+    filters = {
+        name: value
+        for name, value in (("rule", args.rule), ("severity", args.severity), ("playerId", args.player))
+        if value
+    }
+    found: list[dict[str, Any]] = []
+    cursor = None
+    try:
+        window = time_window(args.operator_id, args.since, args.until)
+        while len(found) < args.limit:
+            page, cursor = AnomalyStore().page(args.operator_id, window, filters, args.limit - len(found), cursor)
+            found += page
+            if not cursor:
+                break
+    except errors.KassaError as error:
+        print(f"kassa: {error.detail}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    rows = [("AT", "RULE", "SEVERITY", "PLAYER", "TRANSACTIONS", "ANOMALY ID")]
+    for item in found:
+        ids = item["transactionIds"]
+        shown = " ".join(ids[:3]) + (f" (+{len(ids) - 3})" if len(ids) > 3 else "")
+        rows.append((item["at"], item["rule"], item["severity"], item["playerId"], shown or "-", item["anomalyId"]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print(f"{len(found)} anomal{'y' if len(found) == 1 else 'ies'}")
+    return 0
 
 
 def change_settings(args: argparse.Namespace) -> dict[str, object]:

@@ -78,7 +78,7 @@ class LocalStack:
         os.environ.update(template.local_environment(created))
         settings.cache_clear()
 
-    def stream_pump(self, invoke: Any) -> Any:
+    def stream_pump(self, invoke: Any, watch: Any = None) -> Any:
         """The table's stream driving its consumer function, as the event source mapping would."""
         from kassa_dev.triggers import StreamPump
 
@@ -87,7 +87,7 @@ class LocalStack:
         # Lambda makes 1 + MaximumRetryAttempts deliveries before the on-failure destination.
         deliveries = consumer.maximum_retry_attempts + 1 if consumer.maximum_retry_attempts >= 0 else 10
         return StreamPump(
-            self.client("dynamodbstreams"), arn, invoke, consumer.function_id, consumer.batch_size, deliveries
+            self.client("dynamodbstreams"), arn, invoke, consumer.function_id, consumer.batch_size, deliveries, watch
         )
 
     def reports_pump(self, invoke: Any) -> Any:

@@ -7,6 +7,7 @@ invoke the function the template names, with events of Lambda's shapes.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -31,8 +32,10 @@ class StreamPump:
         function_id: str,
         batch_size: int = 100,
         max_deliveries: int = 6,
+        watch: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.streams, self.stream_arn, self.invoke = streams, stream_arn, invoke
+        self.watch = watch  # shown every record once, as it is read (``kassa serve`` prints anomalies)
         self.function_id, self.batch_size, self.max_deliveries = function_id, batch_size, max_deliveries
         self._iterators: dict[str, str | None] = {}
         self._retry: list[dict[str, Any]] = []
@@ -76,6 +79,9 @@ class StreamPump:
             response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
             self._iterators[shard_id] = response.get("NextShardIterator")
             records += [{**record, "eventSourceARN": self.stream_arn} for record in response["Records"]]
+        if self.watch is not None:
+            for record in records:
+                self.watch(record)
         return records
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
@@ -95,6 +101,20 @@ class StreamPump:
             self._deliveries[sequence] = self._deliveries.get(sequence, 0) + 1
             target = self.dead_letters if self._deliveries[sequence] >= self.max_deliveries else self._retry
             target.append(record)
+
+
+def print_anomaly(record: dict[str, Any]) -> None:
+    """One line for an anomaly the rules stored (``kassa serve`` shows them as they are detected)."""
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if record.get("eventName") != "INSERT" or image.get("type", {}).get("S") != "anomaly":
+        return
+    found = json.loads(image["record"]["S"])
+    print(
+        f"ANOMALY {found['rule']} ({found['severity']}): operator {image['pk']['S'].split('#')[1]}, "
+        f"player {found['playerId']}, transactions {' '.join(found['transactionIds']) or '-'}; "
+        f"GET /v1/anomalies/{found['anomalyId']}",
+        flush=True,
+    )
 
 
 class BucketPump:

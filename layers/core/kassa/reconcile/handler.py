@@ -54,10 +54,13 @@ def _stream_batch(event: dict[str, Any], context: Any) -> Any:
     from aws_lambda_powertools.utilities.batch import process_partial_response
 
     from kassa.reconcile import stream
+    from kassa.store.anomaly_store import AnomalyStore
+
+    anomalies = AnomalyStore()  # one per batch: it reads each operator's thresholds once
 
     def record_handler(record: Any) -> None:
         try:
-            stream.handle_record(record.raw_event)
+            stream.handle_record(record.raw_event, anomalies=anomalies)
         except Exception:
             # Reported back for retry (and, after the retries, to the stream's dead-letter queue): the
             # log says which record and why, which the batch response alone does not.

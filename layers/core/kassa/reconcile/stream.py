@@ -19,26 +19,30 @@ from kassa.reconcile import events
 from kassa.reconcile.audit import entry_findings, links_to
 from kassa.reconcile.findings import Finding, Kind
 from kassa.store import codec
+from kassa.store.anomaly_store import AnomalyStore
 from kassa.store.reconcile_store import ReconcileStore
 
 
-def handle_record(record: dict[str, Any], store: ReconcileStore | None = None) -> None:
+def handle_record(
+    record: dict[str, Any], store: ReconcileStore | None = None, anomalies: AnomalyStore | None = None
+) -> None:
     """One DynamoDB stream record (Lambda's event shape). Raises to have the record retried."""
     store = store or ReconcileStore()
+    anomalies = anomalies or AnomalyStore()
     change = record.get("dynamodb") or {}
     image = change.get("NewImage") or change.get("OldImage") or {}
     kind = image.get("type", {}).get("S")
     if kind == "entry":
         _entry(record["eventName"], change, store)
         if record["eventName"] == "INSERT":
-            detector.check_entry(change["NewImage"])
+            detector.check_entry(change["NewImage"], anomalies)
     elif kind == "wallet" and record["eventName"] == "REMOVE":
         wallet = codec.wallet_from_item(change["OldImage"])
         removed = Finding(Kind.WALLET_DELETED, wallet.player_id, wallet.version, detail="the wallet item was removed")
         _report(store, wallet.operator_id, [removed])
     elif kind == "wallet":
         _wallet(change["NewImage"], store)
-        detector.check_wallet(change["NewImage"])
+        detector.check_wallet(change["NewImage"], anomalies)
     elif kind == "run" and record["eventName"] == "INSERT" and image.get("status", {}).get("S") == "pending":
         from kassa.reconcile import runs
 

@@ -29,6 +29,12 @@ MAX_TRANSACTION_IDS = 200
 
 
 class AnomalyStore(TableStore):
+    def __init__(self, client: Any = None, table: str | None = None) -> None:
+        super().__init__(client, table)
+        # Each operator's thresholds item, read once per store: the stream consumer uses one store per
+        # batch, and the item holds both the thresholds before a change and after it (``since``).
+        self._rules: dict[str, codec.Item | None] = {}
+
     def budget(self) -> Budget:
         # Stream work: a batch has the invocation's time, not a request's.
         return deadline.current(settings().batch_retry_budget_seconds)
@@ -43,7 +49,9 @@ class AnomalyStore(TableStore):
     def thresholds_at(self, operator_id: str, at: str) -> Thresholds:
         """The thresholds in force when an entry was committed at ``at``: a change applies to entries
         committed after it, never to earlier ones the stream is still delivering."""
-        item = self.read(keys.anomaly_rules(operator_id))
+        if operator_id not in self._rules:
+            self._rules[operator_id] = self.read(keys.anomaly_rules(operator_id))
+        item = self._rules[operator_id]
         if item is None:
             return Thresholds()
         if at >= codec.text(item, "since"):

@@ -40,6 +40,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -268,7 +269,110 @@ PROBLEM = {"content-type": PROBLEM_JSON}
 D = Decimal
 OW_BALANCE_90 = {"balance": D("90"), "bonus": D(0)}
 
+
 # The story the fixed events tell, in the order they run (balances after each step in comments).
+def _image(name: str) -> dict[str, Any]:
+    image: dict[str, Any] = load_event(name)["Records"][0]["dynamodb"]["NewImage"]
+    return image
+
+
+def _put(stack: LocalStack, *items: dict[str, Any]) -> None:
+    for item in items:
+        stack.client("dynamodb").put_item(TableName=stack.table, Item=item)
+
+
+def _entry_like(image: dict[str, Any], transaction_id: str, **changes: Any) -> dict[str, Any]:
+    """Another entry of the same wallet: the image with another transaction id and the given attributes."""
+    action = image["action"]["S"]
+    return {
+        **image,
+        "sk": {"S": f"TX#{transaction_id}#{action}"},
+        "transactionId": {"S": transaction_id},
+        **{name: value for name, value in changes.items()},
+    }
+
+
+def _earlier(at: str, seconds: int) -> str:
+    from kassa.clock import iso, parse_instant
+
+    return iso(parse_instant(at, "at") - timedelta(seconds=seconds))
+
+
+def _predecessor(image: dict[str, Any]) -> dict[str, Any]:
+    """The applied entry before the record's, with the hash the record names, so the verifier finds the
+    sample record's chain intact (only the rule has something to say about it)."""
+    version = {"N": str(int(image["version"]["N"]) - 1)}
+    before = _entry_like(image, "before", version=version, entryVersion=version, hash=image["previousHash"])
+    before["action"], before["sk"] = {"S": "deposit"}, {"S": "TX#before#deposit"}
+    return before
+
+
+def _a_bet_of_one(stack: LocalStack) -> None:
+    win = _image("reconciliation-stream-anomaly-large-win.json")
+    _put(stack, _predecessor(win))
+    bet = {
+        "pk": win["pk"],
+        "sk": {"S": f"BET#{win['betId']['S']}"},
+        "type": {"S": "bet"},
+        "betId": win["betId"],
+        "state": {"S": "settled"},
+        "amount": {"N": "1000000"},
+        "transactionId": {"S": "bet-1"},
+        "createdAt": {"S": _earlier(win["createdAt"]["S"], 5)},
+        "settledBy": win["transactionId"],
+    }
+    _put(stack, bet)
+
+
+def _a_movement_120_versions_and_30_seconds_back(stack: LocalStack) -> None:
+    image = _image("reconciliation-stream-anomaly-velocity.json")
+    first = {"N": "1"}
+    _put(
+        stack,
+        _entry_like(
+            image,
+            "deposit-1",
+            version=first,
+            entryVersion=first,
+            createdAt={"S": _earlier(image["createdAt"]["S"], 30)},
+        ),
+        _predecessor(image),
+    )
+
+
+def _a_deposit_and_no_play(stack: LocalStack) -> None:
+    image = _image("reconciliation-stream-anomaly-deposit-withdraw-no-play.json")
+    _put(stack, {**_predecessor(image), "amount": {"N": "100000000"}})
+
+
+def _twenty_refusals_in_a_minute(stack: LocalStack) -> None:
+    image = _image("reconciliation-stream-anomaly-rejection-burst.json")
+    at = image["createdAt"]["S"]
+    earlier = [_entry_like(image, f"bet-{i}", createdAt={"S": _earlier(at, 20 - i)}) for i in range(1, 20)]
+    _put(stack, *earlier, image)  # the record's own entry is in the table too, as it would be
+
+
+def _the_last_entry_at_one(stack: LocalStack) -> None:
+    """The wallet's last entry left it at 1: the image at -5 is then a balance mismatch as well."""
+    wallet = _image("reconciliation-stream-anomaly-negative-balance.json")
+    velocity = _image("reconciliation-stream-anomaly-velocity.json")  # any applied deposit, re-homed
+    first = {"N": "1"}
+    entry = _entry_like(velocity, "deposit-1", version=first, entryVersion=first, hash=wallet["lastHash"])
+    entry.update(pk=wallet["pk"], playerId=wallet["playerId"], walletBalance={"N": "1000000"})
+    _put(stack, entry)
+
+
+def _one_anomaly_per_rule(body: Any, _: dict[str, Any]) -> None:
+    found = {(item["rule"], item["playerId"]) for item in body["items"]}
+    assert found == {
+        ("large_win", "anomaly-large-win"),
+        ("velocity", "anomaly-velocity"),
+        ("deposit_withdraw_no_play", "anomaly-no-play"),
+        ("rejection_burst", "anomaly-refusals"),
+        ("negative_balance", "anomaly-negative"),
+    }, body
+
+
 SCENARIO: list[Step] = [
     Step("wallet-health.json", 200, check=_exactly_ok),
     Step("authorizer-allow.json", None, {"isAuthorized": True, "context.operatorId": SAMPLE_OPERATOR}),
@@ -605,6 +709,36 @@ SCENARIO: list[Step] = [
         check=_every_round_matched,
         prepare=_upload_the_providers_report,
     ),
+    # ---- anomaly rules (the same stream consumer), one committed record tripping each; each step first
+    # writes the ledger around its record that the rule reads (a wallet of its own, so nothing above
+    # changes): the bet's stake, the movement 120 versions back, the deposit before the withdrawal, the
+    # wallet's 19 other refusals of that minute
+    Step("reconciliation-stream-anomaly-large-win.json", None, {"batchItemFailures": []}, prepare=_a_bet_of_one),
+    Step(
+        "reconciliation-stream-anomaly-velocity.json",
+        None,
+        {"batchItemFailures": []},
+        prepare=_a_movement_120_versions_and_30_seconds_back,
+    ),
+    Step(
+        "reconciliation-stream-anomaly-deposit-withdraw-no-play.json",
+        None,
+        {"batchItemFailures": []},
+        prepare=_a_deposit_and_no_play,
+    ),
+    Step(
+        "reconciliation-stream-anomaly-rejection-burst.json",
+        None,
+        {"batchItemFailures": []},
+        prepare=_twenty_refusals_in_a_minute,
+    ),
+    Step(
+        "reconciliation-stream-anomaly-negative-balance.json",
+        None,
+        {"batchItemFailures": []},
+        prepare=_the_last_entry_at_one,
+    ),
+    Step("reconciliation-anomalies-list.json", 200, check=_one_anomaly_per_rule),
 ]
 
 

@@ -476,7 +476,8 @@ def test_provider_report_event_has_s3s_shape() -> None:
 
 
 def test_the_stream_samples_publish_what_they_verified(outcomes: dict[str, Any], published: Queue) -> None:
-    events = published.of(SAMPLE_OPERATOR)
+    # The story's player (the anomaly samples that follow are other wallets' records).
+    events = [e for e in published.of(SAMPLE_OPERATOR) if e["detail"].get("playerId") == PLAYER]
     committed = [e["detail"] for e in events if e["detail-type"] == "TransactionCommitted"]
     (record,) = load_event("reconciliation-stream-entry.json")["Records"]
     sample_time = record["dynamodb"]["NewImage"]["createdAt"]["S"]
@@ -490,6 +491,8 @@ def test_the_stream_samples_publish_what_they_verified(outcomes: dict[str, Any],
 def test_the_tampered_entry_is_a_finding_of_exactly_that_entry(outcomes: dict[str, Any]) -> None:
     found, _ = ReconcileStore().findings(SAMPLE_OPERATOR, None, 100, None)
     assert sorted((f["kind"], f["playerId"], f["version"], f["transactionId"]) for f in found) == [
+        # The negative-balance sample: a wallet image that is wrong as well as suspicious.
+        ("balance_mismatch", "anomaly-negative", 1, None),
         ("entry_arithmetic", PLAYER, 1, "tx-deposit-1"),
         ("entry_hash", PLAYER, 1, "tx-deposit-1"),
     ]

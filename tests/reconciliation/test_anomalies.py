@@ -230,3 +230,24 @@ def test_the_episode_item_lives_in_the_wallet_partition(tenant: Tenant, stream: 
     key = keys.anomaly_episodes(tenant.operator_id, player, "velocity")
     item = tenant.raw.get_item(TableName=tenant.table, Key=key, ConsistentRead=True)["Item"]
     assert item["pk"]["S"] == keys.wallet_pk(tenant.operator_id, player)
+
+
+# The bank workload's size here (make test); docs/STRESS.md has a larger run's figures.
+BANK = {"clients": 8, "operations": 600, "wallets": 8, "seed": 13}
+
+
+def test_the_bank_workloads_mix_at_default_thresholds_raises_nothing(base_url: str, demo: Any, stream: Stream) -> None:
+    """False positives: the bank workload (tests/bank) against the local stack over HTTP, then every rule
+    over what it committed."""
+    from kassa.store.anomaly_store import AnomalyStore
+    from kassa_dev.bank import run_bank
+
+    report = run_bank(base_url, demo.api_key, demo.onewallet_token, **BANK)
+    assert report.violations == []
+    stream.drain()
+    window = ("2000-01-01T00:00:00.000000Z", "2999-01-01T00:00:00.000000Z")
+    found: list[dict[str, Any]] = []
+    for player in report.ledger:
+        found += AnomalyStore().page("demo", window, {"playerId": player}, 100, None)[0]
+    print({"operations": report.operations_done, "seconds": round(report.seconds, 1), "anomalies": found})
+    assert found == []

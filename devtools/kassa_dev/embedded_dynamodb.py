@@ -20,7 +20,8 @@ EventBridge, SQS, ...). Three adjustments make it behave like AWS where Kassa de
    those iterators never see a later record), whereas DynamoDB writes no record for a cancelled
    transaction.
 
-3. A Query on the table reads only its partition. moto's ``Table.query`` walks every item of the
+3. A Query on the table (or a local index, or a global index aligned with the table's partitions) reads
+   only its partition. moto's ``Table.query`` walks every item of the
    table to find the partition's (``all_items``), so a wallet's history got slower with every other
    wallet's entries: the 2,000-entry clean-ledger audit took eight minutes, the stress run grew
    quadratically. ``install_query_patch`` hands moto's query a view of the table whose
@@ -218,6 +219,12 @@ def _isolate_moto_from_aws_environment() -> None:
 # --- Query ------------------------------------------------------------------------------------
 
 
+# Global indexes whose partition key is, on every item that has it, the item's own table partition key
+# (kassa/store/keys.py: a refusal's ``rejectedIn`` is its wallet's pk): a query of one of their partitions
+# finds its items in that table partition, so it reads only that partition too.
+PARTITION_ALIGNED_INDEXES = frozenset({"RejectionsByWallet"})
+
+
 def install_query_patch() -> None:
     """Replace moto's ``Table.query`` with ``_query`` (idempotent): same answers, but a query on
     the table or a local index reads one partition instead of the whole table."""
@@ -229,9 +236,9 @@ def _query(self: Table, *args: Any, **kwargs: Any) -> Any:
     hash_key = arguments.get("hash_key")
     index_name = arguments.get("index_name")
     # A local index shares the table's partition key, so its partition is the table's; a global
-    # index's partition spans the table's partitions.
+    # index's partition spans the table's partitions, unless its key always holds the item's own.
     local = index_name is None or any(index.name == index_name for index in self.indexes)
-    if not local or hash_key is None or self.range_key_attr is None:
+    if not (local or index_name in PARTITION_ALIGNED_INDEXES) or hash_key is None or self.range_key_attr is None:
         return moto_table_query(self, *args, **kwargs)
     return moto_table_query(_OnePartition(self, hash_key), *args, **kwargs)
 

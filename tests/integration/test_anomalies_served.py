@@ -5,9 +5,6 @@ the call that tripped it, and the server prints one line for each."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.test_readme_quickstart import free_port
+from tests.integration.serving import kassa_serve
 
 DEMO_KEY = "kassa_key_anomaly_test"
 VISIBLE_WITHIN_SECONDS = 5.0
@@ -58,29 +55,9 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    port = free_port()
     output = tmp_path_factory.mktemp("serve") / "output.txt"
-    env = {**os.environ, "KASSA_PORT": str(port), "KASSA_DEMO_API_KEY": DEMO_KEY, "POWERTOOLS_METRICS_DISABLED": "true"}
-    for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "KASSA_TABLE", "KASSA_DEMO_ONEWALLET_TOKEN"):
-        env.pop(name, None)
-    kassa = Path(sys.executable).with_name("kassa")
-    with output.open("w") as sink:  # a file, not a pipe: nobody reads the server's logs while it runs
-        process = subprocess.Popen([str(kassa), "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
-            process.kill()
-            pytest.fail(f"kassa serve did not start: {output.read_text()}")
+    with kassa_serve(output, KASSA_DEMO_API_KEY=DEMO_KEY) as port:
         yield Served(port, output)
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def exactly_one(served: Served, player: str, rule: str) -> None:

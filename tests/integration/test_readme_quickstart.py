@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -16,50 +11,20 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.serving import kassa_serve
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 DEMO_KEY = "kassa_key_readme_test"
 DEMO_TOKEN = "kassa_ow_readme_test"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def served() -> Iterator[int]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "KASSA_PORT": str(port),
-        "KASSA_DEMO_API_KEY": DEMO_KEY,
-        "KASSA_DEMO_ONEWALLET_TOKEN": DEMO_TOKEN,
-        "KASSA_WORKERS": "2",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-    for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "KASSA_TABLE"):
-        env.pop(name, None)
-    kassa = Path(sys.executable).with_name("kassa")
-    process = subprocess.Popen(
-        [str(kassa), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
-            process.kill()
-            pytest.fail(f"kassa serve did not start: {process.stdout.read() if process.stdout else ''}")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    output = tmp_path_factory.mktemp("serve") / "output.txt"
+    settings = {"KASSA_DEMO_API_KEY": DEMO_KEY, "KASSA_DEMO_ONEWALLET_TOKEN": DEMO_TOKEN, "KASSA_WORKERS": "2"}
+    with kassa_serve(output, **settings) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def readme_curls(section: str) -> list[str]:

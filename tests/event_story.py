@@ -277,8 +277,11 @@ def _image(name: str) -> dict[str, Any]:
 
 
 def _put(stack: LocalStack, *items: dict[str, Any]) -> None:
+    """Into the table the story runs on (KASSA_TABLE: the artifact's story has a table of its own)."""
+    from kassa.settings import settings
+
     for item in items:
-        stack.client("dynamodb").put_item(TableName=stack.table, Item=item)
+        stack.client("dynamodb").put_item(TableName=settings().table_name, Item=item)
 
 
 def _entry_like(image: dict[str, Any], transaction_id: str, **changes: Any) -> dict[str, Any]:

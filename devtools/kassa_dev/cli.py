@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from kassa.anomaly.rules import Rule
 
     parser = argparse.ArgumentParser(prog="kassa", description="Kassa wallet and ledger: local tools")
+    parser.add_argument("--version", action="version", version=f"kassa {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("serve", help="start the local stack (embedded DynamoDB + HTTP API)")
@@ -108,18 +110,41 @@ def _operator_command(commands: Any, name: str, help_text: str, scopes: bool = F
     return command
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kassa")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def reconcile_now(kind: str, operator_id: str, s3_key: str | None) -> int:
     """Against the configured stack (AWS_ENDPOINT_URL_DYNAMODB / KASSA_TABLE / buckets, or AWS)."""
     from kassa import audit_log, errors
     from kassa.reconcile import runs
+    from kassa.store.access_store import AccessStore
 
+    if os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        _use_the_served_stacks_resources()  # its buckets too: never a real S3 behind a local table
     try:
-        run = runs.run_now(operator_id, kind, s3_key, actor=audit_log.cli_actor())
+        if AccessStore().get_operator(operator_id) is None:
+            print(f"kassa: no operator {operator_id!r} in table {_table()}", file=sys.stderr)
+            return 1
+        # The run's logs go to stderr, its result alone to stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            run = runs.run_now(operator_id, kind, s3_key, actor=audit_log.cli_actor())
     except errors.KassaError as error:
         print(f"kassa: {error.detail}", file=sys.stderr)
         return 2
     print(json.dumps(run, indent=2))
     return 0 if run and run["status"] == "completed" else 1
+
+
+def _table() -> str:
+    from kassa.settings import settings
+
+    return settings().table_name
 
 
 def serve() -> int:
@@ -152,10 +177,13 @@ def serve() -> int:
     if not os.environ.get("KASSA_DEMO_ONEWALLET_TOKEN"):
         print(f"  demo One Wallet authToken  : {demo.onewallet_token}")
     print(
-        f"  try: curl -s {base}/v1/wallets -H 'Authorization: Bearer $KASSA_DEMO_API_KEY' "
+        f"  try: curl -s {base}/v1/wallets -H 'Authorization: Bearer {demo.api_key}' "
         '-H \'Content-Type: application/json\' -d \'{"playerId":"alice","currency":"EUR"}\''
     )
-    print(f"  other shells: export AWS_ENDPOINT_URL_DYNAMODB={stack.dynamodb.endpoint_url} KASSA_TABLE={stack.table}")
+    # One line for another shell: every kassa command (and the AWS CLI) then uses this stack, its
+    # buckets and dummy credentials included, never an AWS account.
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in stack.shell_environment().items())
+    print(f"  other shells (kassa, the AWS CLI): export {exports}")
     if realism.enabled:
         print(f"  realistic DynamoDB (KASSA_REALISTIC_DYNAMODB): {realism}")
     print("Ctrl-C stops everything.", flush=True)
@@ -165,20 +193,38 @@ def serve() -> int:
     server.shutdown()
     pool.stop()
     stack.stop()
+    print("Kassa stopped.", flush=True)
     return 0
 
 
 def invoke_once(function: str, event_path: Path) -> int:
     """Run one handler like `sam local invoke`: against the configured DynamoDB, or a fresh embedded one."""
-    event = json.loads(event_path.read_text())
+    from kassa_dev import template
+
+    function_id = template.find_function(function)
+    if function_id is None:
+        known = ", ".join(sorted(template.functions()))
+        print(f"kassa: no function {function!r} in template.yaml; choose one of {known}", file=sys.stderr)
+        return 2
+    if not event_path.is_file():
+        print(
+            f"kassa: no event file {event_path} (the samples are in events/, listed in events/README.md)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        event = json.loads(event_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        print(f"kassa: {event_path} is not a JSON event: {error}", file=sys.stderr)
+        return 2
     # Like `sam local invoke`: the function's logs go to stderr, its result alone to stdout.
     with contextlib.redirect_stdout(sys.stderr):
-        result = _invoke(function, event)
+        result = _invoke(function_id, event)
     print(json.dumps(result, indent=2))
     return 0
 
 
-def _invoke(function: str, event: dict[str, object]) -> object:
+def _invoke(function_id: str, event: dict[str, object]) -> object:
     from kassa_dev.gateway import FunctionRunner
 
     stack = None
@@ -192,8 +238,7 @@ def _invoke(function: str, event: dict[str, object]) -> object:
             os.environ.get("KASSA_DEMO_API_KEY") or None, os.environ.get("KASSA_DEMO_ONEWALLET_TOKEN") or None
         )
     try:
-        runner = FunctionRunner()
-        return runner.invoke(runner.resolve_id(function), event)
+        return FunctionRunner().invoke(function_id, event)
     finally:
         if stack is not None:
             stack.stop()

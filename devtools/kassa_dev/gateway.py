@@ -55,10 +55,10 @@ class FunctionRunner:
 
     def resolve_id(self, name: str) -> str:
         """Accept the logical id ("WalletFunction") or the short name ("wallet", "Wallet")."""
-        for function_id, spec in self.functions.items():
-            if name in (function_id, spec.code_dir.name) or name.lower() + "function" == function_id.lower():
-                return function_id
-        raise KeyError(f"no function {name!r} in template.yaml; known: {', '.join(sorted(self.functions))}")
+        found = template.find_function(name, self.functions)
+        if found is None:
+            raise KeyError(f"no function {name!r} in template.yaml; known: {', '.join(sorted(self.functions))}")
+        return found
 
     def invoke(self, function_id: str, event: dict[str, Any]) -> Any:
         spec = self.functions[function_id]

@@ -17,20 +17,23 @@ DEFAULT_TABLE = "kassa-local"
 REGION = "us-east-1"
 
 
+def local_aws_environment(endpoint_url: str, table: str) -> dict[str, str]:
+    """The variables that point boto3 (and so Kassa) at the embedded services with dummy credentials."""
+    return {
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url,
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "KASSA_TABLE": table,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
 def use_local_aws(endpoint_url: str, table: str) -> None:
     """Point boto3 (and so Kassa) at the embedded services with dummy credentials, never real ones."""
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url,
-            "AWS_ENDPOINT_URL": endpoint_url,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "KASSA_TABLE": table,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        }
-    )
+    os.environ.update(local_aws_environment(endpoint_url, table))
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
     from kassa.settings import settings
@@ -77,6 +80,14 @@ class LocalStack:
         self.resources = created
         os.environ.update(template.local_environment(created))
         settings.cache_clear()
+
+    def shell_environment(self) -> dict[str, str]:
+        """What another shell exports to use this stack: the endpoint, region and dummy credentials, the
+        table, and the template's buckets, bus and queues under their local names."""
+        return {
+            **local_aws_environment(self.dynamodb.endpoint_url, self.table),
+            **template.local_environment(self.resources),
+        }
 
     def stream_pump(self, invoke: Any, watch: Any = None) -> Any:
         """The table's stream driving its consumer function, as the event source mapping would."""

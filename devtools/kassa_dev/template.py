@@ -131,6 +131,15 @@ class FunctionSpec:
     memory_size: int | None = None
 
 
+def find_function(name: str, known: dict[str, FunctionSpec] | None = None) -> str | None:
+    """The logical id of the function ``name`` means: the logical id ("WalletFunction"), its code
+    directory ("wallet") or the short name in any case ("Wallet"); None when there is none."""
+    for function_id, spec in (known if known is not None else functions()).items():
+        if name in (function_id, spec.code_dir.name) or name.lower() + "function" == function_id.lower():
+            return function_id
+    return None
+
+
 def functions(template: dict[str, Any] | None = None) -> dict[str, FunctionSpec]:
     """Every AWS::Serverless::Function, with Globals.Function applied (intrinsics left unresolved).
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 import threading
 import traceback
 from collections.abc import Callable
@@ -27,6 +28,10 @@ DEFAULT_WORKERS = max(2, os.cpu_count() or 2)
 
 def _worker_main(connection: Connection) -> None:
     from kassa_dev.gateway import FunctionRunner
+
+    # Ctrl-C reaches every process of the terminal's group; the server stops its workers itself, so a
+    # worker ignores it (each one printing its KeyboardInterrupt trace was all that Ctrl-C showed).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     serve_requests(connection, FunctionRunner())
 

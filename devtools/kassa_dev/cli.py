@@ -132,13 +132,32 @@ def reconcile_now(kind: str, operator_id: str, s3_key: str | None) -> int:
             print(f"kassa: no operator {operator_id!r} in table {_table()}", file=sys.stderr)
             return 1
         # The run's logs go to stderr, its result alone to stdout.
-        with contextlib.redirect_stdout(sys.stderr):
+        with _logs_on_stderr():
             run = runs.run_now(operator_id, kind, s3_key, actor=audit_log.cli_actor())
     except errors.KassaError as error:
         print(f"kassa: {error.detail}", file=sys.stderr)
         return 2
     print(json.dumps(run, indent=2))
     return 0 if run and run["status"] == "completed" else 1
+
+
+@contextlib.contextmanager
+def _logs_on_stderr() -> Any:
+    """Kassa's log lines and anything printed go to stderr meanwhile: the logger's handler holds the
+    stream it was made with, which redirecting sys.stdout alone would not move."""
+    import logging
+
+    from kassa.observability import SERVICE
+
+    handlers = [h for h in logging.getLogger(SERVICE).handlers if isinstance(h, logging.StreamHandler)]
+    before = [handler.setStream(sys.stderr) for handler in handlers]
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for handler, stream in zip(handlers, before, strict=True):
+            if stream is not None:
+                handler.setStream(stream)
 
 
 def _table() -> str:
@@ -169,7 +188,7 @@ def serve() -> int:
     # As Lambda's event sources would: the table's stream, report uploads and the template's schedules.
     # The stream's reader also prints each anomaly the rules store, as it appears.
     pumps = [stack.stream_pump(pool.invoke, print_anomaly).pump_once, stack.reports_pump(pool.invoke).pump_once]
-    run_forever(pumps + schedule_pumps(pool.invoke, template.schedules()), stopped)
+    triggers = run_forever(pumps + schedule_pumps(pool.invoke, template.schedules()), stopped)
     base = f"http://127.0.0.1:{port}"
     print(f"Kassa is serving {base}  (embedded DynamoDB: {stack.dynamodb.endpoint_url}, table {stack.table})")
     if not os.environ.get("KASSA_DEMO_API_KEY"):
@@ -190,6 +209,8 @@ def serve() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
+    stopped.set()  # after Ctrl-C too: the triggers stop before the workers they hand work to
+    triggers.join(timeout=30)
     server.shutdown()
     pool.stop()
     stack.stop()
@@ -218,7 +239,7 @@ def invoke_once(function: str, event_path: Path) -> int:
         print(f"kassa: {event_path} is not a JSON event: {error}", file=sys.stderr)
         return 2
     # Like `sam local invoke`: the function's logs go to stderr, its result alone to stdout.
-    with contextlib.redirect_stdout(sys.stderr):
+    with _logs_on_stderr():
         result = _invoke(function_id, event)
     print(json.dumps(result, indent=2))
     return 0

@@ -24,6 +24,8 @@ from kassa.store.outcomes import failed_condition_at, write_patiently
 # An episode is remembered this long after its last movement: longer than the stream keeps a record (24
 # hours), so a record delivered again at the latest still finds the episode it joined.
 EPISODE_MEMORY = timedelta(hours=25)
+# Versions whose commit instants one read fetches (what a stream batch of one wallet asks for next).
+COMMITTED_PAGE = 100
 # A windowed anomaly lists at most this many of the transactions of its episode.
 MAX_TRANSACTION_IDS = 200
 
@@ -34,6 +36,9 @@ class AnomalyStore(TableStore):
         # Each operator's thresholds item, read once per store: the stream consumer uses one store per
         # batch, and the item holds both the thresholds before a change and after it (``since``).
         self._rules: dict[str, codec.Item | None] = {}
+        # When applied entries were committed, by (operator, player, version): read a page of versions at a
+        # time, since a batch carries a wallet's consecutive versions (entries never change once written).
+        self._committed: dict[tuple[str, str, int], str] = {}
 
     def budget(self) -> Budget:
         # Stream work: a batch has the invocation's time, not a request's.
@@ -226,13 +231,22 @@ class AnomalyStore(TableStore):
         """When the applied entry of ``version`` was committed (None: no such version)."""
         if version < 1:
             return None
-        answer = self.query(
-            IndexName=keys.ENTRIES_BY_VERSION,
-            KeyConditionExpression="pk = :pk AND entryVersion = :v",
-            ExpressionAttributeValues={":pk": s(keys.wallet_pk(operator_id, player_id)), ":v": n(version)},
-            ProjectionExpression="createdAt",
-        )
-        return codec.text(answer["Items"][0], "createdAt") if answer["Items"] else None
+        wanted = (operator_id, player_id, version)
+        if wanted not in self._committed:
+            answer = self.query(
+                IndexName=keys.ENTRIES_BY_VERSION,
+                KeyConditionExpression="pk = :pk AND entryVersion BETWEEN :v AND :last",
+                ExpressionAttributeValues={
+                    ":pk": s(keys.wallet_pk(operator_id, player_id)),
+                    ":v": n(version),
+                    ":last": n(version + COMMITTED_PAGE - 1),
+                },
+                ProjectionExpression="entryVersion, createdAt",
+            )
+            for item in answer["Items"]:
+                at = (operator_id, player_id, codec.number(item, "entryVersion"))
+                self._committed[at] = codec.text(item, "createdAt")
+        return self._committed.get(wanted)
 
     def stake(self, operator_id: str, player_id: str, bet_id: str) -> int | None:
         item = self.read(keys.bet(operator_id, player_id, bet_id))

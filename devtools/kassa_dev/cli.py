@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import json
 import os
 import shlex
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PORT = 3000
+# How long Ctrl-C waits for a trigger's delivery in progress before it stops the workers anyway.
+STOP_GRACE_SECONDS = 5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,10 +210,13 @@ def serve() -> int:
         print(f"  realistic DynamoDB (KASSA_REALISTIC_DYNAMODB): {realism}")
     print("Ctrl-C stops everything.", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    # `kill -USR1` prints where every thread is (a stop that hangs, a request that never answers).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
     stopped.set()  # after Ctrl-C too: the triggers stop before the workers they hand work to
-    triggers.join(timeout=30)
+    # A trigger still waiting on a worker is let go after a moment: stopping the workers ends its wait.
+    triggers.join(timeout=STOP_GRACE_SECONDS)
     server.shutdown()
     pool.stop()
     stack.stop()

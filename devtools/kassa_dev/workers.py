@@ -97,4 +97,5 @@ class WorkerPool:
             process.join(timeout=2)
             if process.is_alive():
                 process.terminate()
+                process.join(timeout=2)
         self._all.clear()

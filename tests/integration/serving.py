@@ -4,6 +4,7 @@ over HTTP as a person trying Kassa would."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,9 @@ from pathlib import Path
 
 import pytest
 import requests
+
+# Its own stop is bounded (a trigger's delivery is let go after 5 s, each worker after 2 + 2 s).
+STOP_SECONDS = 20
 
 
 def free_port() -> int:
@@ -48,4 +52,11 @@ def kassa_serve(output: Path, **settings: str) -> Iterator[int]:
         yield port
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            # Where it hangs: kassa serve prints every thread's stack on SIGUSR1 (into ``output``).
+            process.send_signal(signal.SIGUSR1)
+            time.sleep(1)
+            process.kill()
+            pytest.fail(f"kassa serve did not stop within {STOP_SECONDS} s:\n{output.read_text()[-6000:]}")

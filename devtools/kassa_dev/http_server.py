@@ -6,6 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from kassa_dev import docs_site
 from kassa_dev.gateway import LocalGateway
 
 # API Gateway refuses payloads over 10 MB.
@@ -25,7 +26,10 @@ def make_server(gateway: LocalGateway, host: str = "127.0.0.1", port: int = 3000
                 return
             body = self.rfile.read(length) if length else b""
             url = urlsplit(self.path)
-            response = gateway.handle(self.command, url.path, url.query, dict(self.headers.items()), body)
+            # Swagger UI and the OpenAPI document first (the local server's own pages), then the API.
+            response = docs_site.answer(self.command, url.path) or gateway.handle(
+                self.command, url.path, url.query, dict(self.headers.items()), body
+            )
             self.send_response(response.status)
             for name, value in response.headers.items():
                 if name not in ("content-length", "connection"):

@@ -55,6 +55,9 @@ RULE_BOUND = [
     "GET /v1/wallets/{playerId}/transactions",
     "GET /v1/reconciliations/{runId}",
     "POST /v1/reconciliations",
+    "GET /v1/wallets",
+    "GET /v1/reconciliations",
+    "GET /v1/findings",
 ]
 
 

@@ -22,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_ROUTES = [
     ("GET", "/health", "WalletFunction", False),
     ("POST", "/v1/wallets", "WalletFunction", True),
+    ("GET", "/v1/wallets", "WalletFunction", True),
     ("GET", "/v1/wallets/{playerId}", "WalletFunction", True),
     ("POST", "/v1/wallets/{playerId}/lock", "WalletFunction", True),
     ("POST", "/v1/wallets/{playerId}/unlock", "WalletFunction", True),
@@ -44,12 +45,16 @@ EXPECTED_ROUTES = [
     ("POST", "/onewallet/cancel", "WalletFunction", False),
     ("POST", "/onewallet/promo_payout", "WalletFunction", False),
     ("POST", "/v1/reconciliations", "ReconciliationFunction", True),
+    ("GET", "/v1/reconciliations", "ReconciliationFunction", True),
     ("GET", "/v1/reconciliations/{runId}", "ReconciliationFunction", True),
+    ("GET", "/v1/findings", "ReconciliationFunction", True),
     ("GET", "/v1/anomalies", "ReconciliationFunction", True),
     ("GET", "/v1/anomalies/{anomalyId}", "ReconciliationFunction", True),
     ("GET", "/v1/settings/anomaly-rules", "ReconciliationFunction", True),
     ("PUT", "/v1/settings/anomaly-rules", "ReconciliationFunction", True),
     ("GET", "/v1/wallets/{playerId}/audit", "ReconciliationFunction", True),
+    ("GET", "/console", "ConsoleFunction", False),
+    ("GET", "/console/{asset+}", "ConsoleFunction", False),
 ]
 
 EXPECTED_FUNCTIONS = {
@@ -58,10 +63,11 @@ EXPECTED_FUNCTIONS = {
     "WalletFunction": "functions/wallet",
     "TransactionsFunction": "functions/transactions",
     "ReconciliationFunction": "functions/reconciliation",
+    "ConsoleFunction": "functions/console",
 }
 
 # (Timeout, MemorySize) where a function departs from Globals (10 s, 512 MB).
-EXPECTED_SIZES = {"ReconciliationFunction": (300, 1024)}
+EXPECTED_SIZES = {"ReconciliationFunction": (300, 1024), "ConsoleFunction": (10, 256)}
 
 # Every DynamoDB action each function may have (on the table or its indexes), and nothing else.
 EXPECTED_DYNAMODB_ACTIONS = {
@@ -91,6 +97,7 @@ EXPECTED_DYNAMODB_ACTIONS = {
         "dynamodb:ConditionCheckItem",
         "dynamodb:Query",
     },
+    "ConsoleFunction": set(),  # static files only
     # DeleteItem: an outbox marker whose event could not be published is removed again.
     "ReconciliationFunction": {
         "dynamodb:GetItem",
@@ -117,6 +124,7 @@ _USE_KEY = _DECRYPT | {("kms:Encrypt", repr(KEY_ARN)), ("kms:GenerateDataKey", r
 # Every non-DynamoDB action of each function's own policies, with the one resource it is allowed on.
 EXPECTED_OTHER_GRANTS = {
     "AuthorizerFunction": _DECRYPT,
+    "ConsoleFunction": _DECRYPT,
     "AuthFunction": _USE_KEY,
     "WalletFunction": _USE_KEY,
     "TransactionsFunction": _USE_KEY,
@@ -596,7 +604,11 @@ def test_match_route_on_the_real_routes(template_dict):
     assert (route.function_id, route.authorized, params) == ("ReconciliationFunction", True, {"playerId": "p-1"})
     route, params = tpl.match_route(routes, "GET", "/v1/reconciliations/run-7")
     assert (route.function_id, route.authorized, params) == ("ReconciliationFunction", True, {"runId": "run-7"})
-    assert tpl.match_route(routes, "GET", "/v1/reconciliations") is None  # POST only
+    route, params = tpl.match_route(routes, "GET", "/v1/reconciliations")
+    assert (route.event_id, params) == ("ListReconciliations", {})
+    assert tpl.match_route(routes, "DELETE", "/v1/reconciliations") is None
+    route, params = tpl.match_route(routes, "GET", "/console/app.js")
+    assert (route.function_id, route.authorized, params) == ("ConsoleFunction", False, {"asset": "app.js"})
 
     assert tpl.match_route(routes, "DELETE", "/health") is None  # method not routed
     assert tpl.match_route(routes, "GET", "/v1/wallets/") is None  # {param} needs a non-empty segment

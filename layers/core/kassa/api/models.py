@@ -135,6 +135,11 @@ class TransactionPage(Model):
     nextCursor: str | None
 
 
+class WalletPage(Model):
+    items: list[WalletOut] = Field(description="in player id order")
+    nextCursor: str | None
+
+
 class Problem(Model):
     """An error (RFC 9457 problem details) with Kassa's stable ``code``."""
 

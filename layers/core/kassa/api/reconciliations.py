@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -17,6 +17,9 @@ from kassa.store.reconcile_store import ReconcileStore
 
 router = Router()
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
+R = TypeVar("R", bound=Model)
 
 
 class RunCreate(Request):
@@ -29,7 +32,7 @@ class RunStarted(Model):
     status: str
 
 
-class RunOut(Model):
+class RunSummary(Model):
     runId: str
     type: str
     # An audit's: "full" (asked for: every entry) or "incremental" (hourly: from each wallet's checkpoint).
@@ -43,7 +46,22 @@ class RunOut(Model):
     resultsKey: str | None = None
     error: str | None = None
     counts: dict[str, int] = Field(default_factory=dict)
-    findings: list[dict[str, Any]]
+
+
+class RunOut(RunSummary):
+    findings: list[dict[str, Any]] = Field(description="a page of the run's findings")
+    nextCursor: str | None
+
+
+class RunPage(Model):
+    items: list[RunSummary] = Field(description="newest first")
+    nextCursor: str | None
+
+
+class FindingPage(Model):
+    items: list[dict[str, Any]] = Field(
+        description="kind, playerId, version, transactionId, action, detail (amounts in currency units), foundAt"
+    )
     nextCursor: str | None
 
 
@@ -74,22 +92,45 @@ def start(body: Annotated[RunCreate, Body()]) -> Response[RunStarted]:
 
 
 @router.get(
+    "/v1/reconciliations",
+    summary="The operator's reconciliation runs, newest first",
+    responses={**answers(RunPage), **problems(403, 422)},
+)
+def list_runs(limit: Limit = 25, cursor: Cursor = None) -> RunPage:
+    caller = principal(router, auth.RECONCILE)
+    found, next_cursor = ReconcileStore().runs(caller.operator_id, limit, cursor)
+    return RunPage(items=[_summary(RunSummary, run) for run in found], nextCursor=next_cursor)
+
+
+@router.get(
+    "/v1/findings",
+    summary="What the stream verifier found in the operator's ledger (findings of runs are under their run)",
+    responses={**answers(FindingPage), **problems(403, 422)},
+)
+def list_findings(limit: Limit = 25, cursor: Cursor = None) -> FindingPage:
+    caller = principal(router, auth.RECONCILE)
+    found, next_cursor = ReconcileStore().findings(caller.operator_id, None, limit, cursor)
+    return FindingPage(items=found, nextCursor=next_cursor)
+
+
+@router.get(
     "/v1/reconciliations/<runId>",
     summary="A run: status, counts per class, findings (paginated)",
     responses={**answers(RunOut), **problems(403, 404, 422)},
 )
-def get_run(
-    runId: RunId,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
-) -> RunOut:
+def get_run(runId: RunId, limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: Cursor = None) -> RunOut:
     caller = principal(router, auth.RECONCILE)
     store = ReconcileStore()
     run = store.get_run(caller.operator_id, runId)
     if run is None:
         raise errors.RunNotFound()
     found, next_cursor = store.findings(caller.operator_id, runId, limit, cursor)
-    return RunOut(**{k: v for k, v in run.items() if k in RunOut.model_fields}, findings=found, nextCursor=next_cursor)
+    return _summary(RunOut, run, findings=found, nextCursor=next_cursor)
+
+
+def _summary(model: type[R], run: dict[str, Any], **more: Any) -> R:
+    """``model`` from a stored run (which may keep fields the API does not show) and ``more``."""
+    return model(**{k: v for k, v in run.items() if k in model.model_fields}, **more)
 
 
 @router.get(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from kassa import audit_log, auth, ledger
 from kassa.api.http import json_response, origin, principal
@@ -16,6 +16,7 @@ from kassa.api.models import (
     StatusChange,
     WalletCreate,
     WalletOut,
+    WalletPage,
     answers,
     problems,
     wallet_out,
@@ -27,6 +28,8 @@ from kassa.store.ledger_store import LedgerStore
 router = Router()
 NO_REASON = StatusChange()  # lock and unlock without a body
 PlayerId = Annotated[Identifier, Path()]
+# The start of a player id: what an Identifier may hold, possibly nothing.
+PlayerIdPrefix = Annotated[str, Query(max_length=128, pattern=r"^[A-Za-z0-9._:@-]*$")]
 
 
 def _store() -> LedgerStore:
@@ -60,6 +63,23 @@ def create_wallet(body: Annotated[WalletCreate, Body()]) -> Response[WalletOut]:
 def get_wallet(playerId: PlayerId) -> WalletOut:
     caller = principal(router, auth.READ)
     return wallet_out(_store().get_wallet(caller.operator_id, playerId))
+
+
+@router.get(
+    "/v1/wallets",
+    summary="The operator's wallets, in player id order, optionally those whose player id starts with a prefix",
+    description="A listing may miss a wallet opened a moment ago (it is found through an eventually "
+    "consistent index); each balance listed is read strongly consistent.",
+    responses={**answers(WalletPage), **problems(403, 422)},
+)
+def list_wallets(
+    prefix: PlayerIdPrefix = "",
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> WalletPage:
+    caller = principal(router, auth.READ)
+    wallets, next_cursor = _store().wallets(caller.operator_id, prefix, limit, cursor)
+    return WalletPage(items=[wallet_out(wallet) for wallet in wallets], nextCursor=next_cursor)
 
 
 @router.post(

@@ -94,8 +94,11 @@ def onewallet_token(operator_id: str) -> Key:
     return _key(operator_pk(operator_id), "ONEWALLET_TOKEN")
 
 
+WALLET_SK = "WALLET"
+
+
 def wallet(operator_id: str, player_id: str) -> Key:
-    return _key(wallet_pk(operator_id, player_id), "WALLET")
+    return _key(wallet_pk(operator_id, player_id), WALLET_SK)
 
 
 def entry_prefix(transaction_id: str) -> str:
@@ -151,8 +154,11 @@ def recon_pk(operator_id: str) -> str:
     return f"OP#{operator_id}#RECON"
 
 
+RUN_PREFIX = "RUN#"
+
+
 def run(operator_id: str, run_id: str) -> Key:
-    return _key(recon_pk(operator_id), f"RUN#{run_id}")
+    return _key(recon_pk(operator_id), f"{RUN_PREFIX}{run_id}")
 
 
 def run_findings_pk(operator_id: str, run_id: str) -> str:

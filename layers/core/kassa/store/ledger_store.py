@@ -98,6 +98,26 @@ class LedgerStore(TableStore):
             raise errors.WalletNotFound()
         return codec.wallet_from_item(item)
 
+    def wallets(self, operator_id: str, prefix: str, limit: int, cursor: str | None) -> tuple[list[Wallet], str | None]:
+        """The operator's wallets whose player id starts with ``prefix``, in player id order, ``limit`` (at
+        most 100) at a time. The sparse index ByKind names them (keys only, and eventually consistent: a
+        wallet opened a moment ago may be missing from a listing); each is then read with a strongly
+        consistent BatchGetItem, so a listed balance is never older than the listing."""
+        kind, pk_prefix = keys.wallets_kind(operator_id), keys.wallet_pk(operator_id, prefix)
+        query: dict[str, Any] = {
+            "IndexName": keys.BY_KIND,
+            "KeyConditionExpression": "kind = :kind AND begins_with(pk, :prefix)",
+            "ExpressionAttributeValues": {":kind": s(kind), ":prefix": s(pk_prefix)},
+            "Limit": min(limit, BATCH_GET_LIMIT),
+        }
+        start = cursors.decode_listing(cursor, kind, pk_prefix, keys.WALLET_SK)
+        if start:
+            query["ExclusiveStartKey"] = start
+        response = self.query(**query)
+        named = [{"pk": item["pk"], "sk": item["sk"]} for item in response["Items"]]
+        found = [codec.wallet_from_item(item) for item in self.get_many(named) if item is not None] if named else []
+        return found, cursors.encode(response.get("LastEvaluatedKey"))
+
     def set_wallet_status(self, operator_id: str, player_id: str, status: WalletStatus, record: AuditRecord) -> Wallet:
         """Lock or unlock, with its audit record in the same transaction; sent again as it is through
         conflicts (a movement in flight) and lost answers. Returns the wallet as it is then."""

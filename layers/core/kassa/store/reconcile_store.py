@@ -205,7 +205,10 @@ class ReconcileStore(TableStore):
         if start:
             query["ExclusiveStartKey"] = start
         response = self.query(**query)
-        found = [json.loads(codec.text(item, "finding")) for item in response["Items"]]
+        found = [
+            {**json.loads(codec.text(item, "finding")), "foundAt": item.get("foundAt", {}).get("S")}
+            for item in response["Items"]
+        ]
         return found, cursors.encode(response.get("LastEvaluatedKey"))
 
     def mark_published(self, entry_pk: str, entry_sk: str, now_epoch: int) -> bool:
@@ -289,11 +292,30 @@ class ReconcileStore(TableStore):
 
     def get_run(self, operator_id: str, run_id: str) -> dict[str, Any] | None:
         item = self.read(keys.run(operator_id, run_id))
-        if item is None:
-            return None
-        run: dict[str, Any] = json.loads(codec.text(item, "run"))
-        run["status"] = codec.text(item, "status") if run["status"] == "pending" else run["status"]
-        return run
+        return None if item is None else _run_from_item(item)
+
+    def runs(self, operator_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """The operator's runs, newest first (a run id starts with its creation time), ``limit`` at a time."""
+        pk, prefix = keys.recon_pk(operator_id), keys.RUN_PREFIX
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :runs)",
+            "ExpressionAttributeValues": {":pk": s(pk), ":runs": s(prefix)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        start = cursors.decode(cursor, pk, prefix)
+        if start:
+            query["ExclusiveStartKey"] = start
+        response = self.query(**query)
+        return [_run_from_item(item) for item in response["Items"]], cursors.encode(response.get("LastEvaluatedKey"))
+
+
+def _run_from_item(item: codec.Item) -> dict[str, Any]:
+    run: dict[str, Any] = json.loads(codec.text(item, "run"))
+    # A run is written "pending" and claimed "running" by an update of its status attribute alone.
+    run["status"] = codec.text(item, "status") if run["status"] == "pending" else run["status"]
+    return run
 
 
 def _checkpoint_from_item(item: codec.Item) -> Checkpoint:

@@ -221,6 +221,25 @@ def _the_started_run(body: Any, outcomes: dict[str, Any]) -> None:
     assert body["runId"] == _answered_run(outcomes, AUDIT_START), body
 
 
+def _only_the_sample_wallet(body: Any, _: dict[str, Any]) -> None:
+    assert [wallet["playerId"] for wallet in body["items"]] == [PLAYER], body
+    assert Decimal(body["items"][0]["balance"]) == Decimal("90"), body
+
+
+def _the_tampered_entrys_finding(body: Any, _: dict[str, Any]) -> None:
+    # Its amount was altered: the arithmetic no longer holds, nor does the hash.
+    found = sorted((f["kind"], f["playerId"], f["transactionId"]) for f in body["items"])
+    assert found == [("entry_arithmetic", PLAYER, "tx-deposit-1"), ("entry_hash", PLAYER, "tx-deposit-1")], body
+    assert all(f["foundAt"] for f in body["items"]), body
+
+
+def _the_runs_newest_first(body: Any, outcomes: dict[str, Any]) -> None:
+    listed = [run["runId"] for run in body["items"]]
+    assert listed == sorted(listed, reverse=True) and len(listed) == 2, body
+    assert listed[1] == _answered_run(outcomes, AUDIT_START), body
+    assert all(run["status"] == "completed" for run in body["items"]), body
+
+
 def _a_new_run_id(body: Any, _: dict[str, Any]) -> None:
     assert set(body) == {"runId", "status"} and re.fullmatch(r"[A-Za-z0-9-]{1,64}", body["runId"]), body
 
@@ -521,6 +540,8 @@ SCENARIO: list[Step] = [
         label="transactions-deposit.json#replay",
     ),
     Step("wallet-get.json", 200, {"balance": D("90"), "status": "active"}, label="wallet-get.json#final"),
+    # the console's wallet search: the sample operator's wallets whose player id starts with "player"
+    Step("wallet-list.json", 200, {"nextCursor": None}, check=_only_the_sample_wallet),
     # ---- player sessions (native, AuthFunction): the operator opens one at game launch
     Step(
         SESSION_CREATE,
@@ -703,8 +724,12 @@ SCENARIO: list[Step] = [
     Step("reconciliation-stream-entry.json", None, {"batchItemFailures": []}),
     # the same entry with its amount altered: a finding and a LedgerDiscrepancy, not a failed record
     Step("reconciliation-stream-tampered-entry.json", None, {"batchItemFailures": []}),
+    # the stream verifier's findings: the tampered entry's
+    Step("reconciliation-findings-list.json", 200, check=_the_tampered_entrys_finding),
     # the hourly schedule's input: one audit run per operator
     Step("reconciliation-schedule.json", None, check=_one_completed_clean_run_per_operator),
+    # the console's runs page: the hourly run first, then the audit asked for above
+    Step("reconciliation-runs-list.json", 200, check=_the_runs_newest_first),
     # the provider's daily report lands in S3
     Step(
         "reconciliation-provider-report.json",

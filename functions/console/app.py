@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from kassa.observability import lambda_handler as observed
+
 STATIC = Path(__file__).resolve().parent / "static"
 INDEX = "index.html"
 
@@ -86,6 +88,7 @@ def _not_found(name: str) -> dict[str, Any]:
     return _answer(404, json.dumps(problem).encode(), "application/problem+json")
 
 
+@observed  # logged, traced and measured like every function of the stack
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     name = (event.get("pathParameters") or {}).get("asset") or INDEX
     found = FILES.get(name)

@@ -224,12 +224,12 @@ def _check_common_shape(name: str, event: dict[str, Any], routes_by_key: dict[st
 
     # rawPath is the route's path with the path parameters filled in (after /<stage> unless $default).
     parameters = event.get("pathParameters")
-    names = re.findall(r"\{(\w+)\}", route_path)
+    names = re.findall(r"\{(\w+)\+?\}", route_path)  # a greedy {name+} is named name
     assert (parameters or {}).keys() == set(names), f"{name}: pathParameters {parameters} for {route_path}"
     assert parameters is None or parameters, f"{name}: API Gateway omits pathParameters when there are none"
     path = route_path
     for parameter, value in (parameters or {}).items():
-        path = path.replace("{" + parameter + "}", value)
+        path = path.replace("{" + parameter + "+}", value).replace("{" + parameter + "}", value)
     stage_prefix = "" if context["stage"] == "$default" else f"/{context['stage']}"
     assert event["rawPath"] == stage_prefix + path
     assert context["http"]["path"] == event["rawPath"]

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from kassa_dev.gateway import HttpResponse
+from kassa_dev.template import REPO_ROOT
 
-OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+OPENAPI = REPO_ROOT / "docs" / "openapi.json"
 
 PAGE = b"""<!doctype html>
 <html lang="en">

@@ -23,7 +23,19 @@ from urllib.parse import unquote
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+
+def _repo_root() -> Path:
+    """The checkout whose template.yaml and functions/ the tools use: the one this file is in (an editable
+    install, the tests), else the working directory or its nearest parent holding a template.yaml (the
+    package installed from a wheel, run in a checkout)."""
+    here = Path(__file__).resolve().parents[2]
+    if (here / "template.yaml").is_file():
+        return here
+    cwd = Path.cwd().resolve()
+    return next((folder for folder in (cwd, *cwd.parents) if (folder / "template.yaml").is_file()), here)
+
+
+REPO_ROOT = _repo_root()
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 TABLE_LOGICAL_ID = "LedgerTable"
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from kassa.domain.hashchain import recompute
 from kassa.domain.model import GENESIS_HASH, Action, Balance, Entry, Wallet
-from kassa.reconcile.findings import Finding, Kind
+from kassa.reconcile.findings import Currency, Finding, Kind
 
 
 @dataclass(frozen=True)
@@ -35,19 +35,14 @@ class Checkpoint:
 GENESIS = Checkpoint()
 
 
-def entry_findings(wallet_operator: str, player_id: str, entry: Entry) -> list[Finding]:
+def entry_findings(wallet_operator: str, player_id: str, entry: Entry, currency: Currency) -> list[Finding]:
     """Checks an entry passes on its own (the stream verifier runs these on every committed entry)."""
     found = []
     if entry.balance_after != entry.balance_before + entry.amount:
+        shown = currency.amount
+        detail = f"{shown(entry.balance_before)} + {shown(entry.amount)} != {shown(entry.balance_after)}"
         found.append(
-            Finding(
-                Kind.ENTRY_ARITHMETIC,
-                player_id,
-                entry.version,
-                entry.transaction_id,
-                entry.action.value,
-                f"{entry.balance_before} + {entry.amount} != {entry.balance_after}",
-            )
+            Finding(Kind.ENTRY_ARITHMETIC, player_id, entry.version, entry.transaction_id, entry.action.value, detail)
         )
     if entry.hash != recompute(wallet_operator, player_id, entry):
         found.append(
@@ -79,14 +74,14 @@ def audit_wallet(wallet: Wallet, entries: list[Entry], start: Checkpoint = GENES
 
 def audit_from(wallet: Wallet, entries: list[Entry], start: Checkpoint = GENESIS) -> tuple[list[Finding], Checkpoint]:
     """The findings about ``wallet`` given its entries after ``start``, and the checkpoint they reach."""
-    player, operator = wallet.player_id, wallet.operator_id
+    player, operator, currency = wallet.player_id, wallet.operator_id, Currency.of(wallet)
     found: list[Finding] = []
     totals = {Balance.CASH: start.cash, Balance.BONUS: start.bonus}
     open_bets = dict(start.open_bets)
     previous: Entry | None = None
     expected_version = start.version + 1
     for entry in sorted(entries, key=lambda e: e.version):
-        found += entry_findings(operator, player, entry)
+        found += entry_findings(operator, player, entry, currency)
         gap = entry.version != expected_version
         for missing in range(expected_version, entry.version):
             found.append(Finding(Kind.ENTRY_MISSING, player, missing, detail="no entry with this version"))
@@ -110,16 +105,10 @@ def audit_from(wallet: Wallet, entries: list[Entry], start: Checkpoint = GENESIS
     for missing in range(expected_version, wallet.version + 1):
         found.append(Finding(Kind.ENTRY_MISSING, player, missing, detail="no entry with this version"))
     if (wallet.balance, wallet.bonus) != (totals[Balance.CASH], totals[Balance.BONUS]):
-        found.append(
-            Finding(
-                Kind.BALANCE_MISMATCH,
-                player,
-                wallet.version,
-                detail=(
-                    f"wallet {wallet.balance}/{wallet.bonus}, entries {totals[Balance.CASH]}/{totals[Balance.BONUS]}"
-                ),
-            )
-        )
+        wallet_holds = currency.balances(wallet.balance, wallet.bonus)
+        entries_sum = currency.balances(totals[Balance.CASH], totals[Balance.BONUS])
+        detail = f"the wallet holds {wallet_holds}; its entries sum to {entries_sum}"
+        found.append(Finding(Kind.BALANCE_MISMATCH, player, wallet.version, detail=detail))
     last_hash = previous.hash if previous is not None else start.hash
     last_version = previous.version if previous is not None else start.version
     if last_version == wallet.version and wallet.last_hash != last_hash:

@@ -52,7 +52,9 @@ WALK_SECONDS = 24 * 3600.0  # outside Lambda (the CLI, tests): no limit worth th
 
 
 def _run_id(at: datetime) -> str:
-    return f"{at:%Y%m%dT%H%M%S}"
+    # To the microsecond: ids sort as the runs were started (the runs listing is newest first), even two
+    # started in one second, such as the hourly audit and one asked for.
+    return f"{at:%Y%m%dT%H%M%S%f}"
 
 
 def start_run(

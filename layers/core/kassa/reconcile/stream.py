@@ -17,7 +17,7 @@ from kassa.domain.model import GENESIS_HASH, Outcome
 from kassa.observability import logger, metrics
 from kassa.reconcile import events
 from kassa.reconcile.audit import entry_findings, links_to
-from kassa.reconcile.findings import Finding, Kind
+from kassa.reconcile.findings import Currency, Finding, Kind
 from kassa.store import codec
 from kassa.store.anomaly_store import AnomalyStore
 from kassa.store.reconcile_store import ReconcileStore
@@ -71,7 +71,9 @@ def _entry(event_name: str, change: dict[str, Any], store: ReconcileStore) -> No
             ],
         )
         return
-    found = entry_findings(operator, player, entry)
+    # An entry item carries its wallet's currency and scale: its amounts are shown without reading the wallet.
+    currency = Currency(codec.text(image, "currency"), codec.number(image, "scale"))
+    found = entry_findings(operator, player, entry, currency)
     previous = store.entry_at(operator, player, entry.version - 1) if entry.version > 1 else None
     if entry.version > 1 and previous is None:
         found.append(Finding(Kind.ENTRY_MISSING, player, entry.version - 1, detail="the predecessor is missing"))
@@ -102,7 +104,9 @@ def _wallet(image: dict[str, Any], store: ReconcileStore) -> None:
     if expected is None:
         found = [Finding(Kind.ENTRY_MISSING, wallet.player_id, wallet.version, detail="the wallet's last entry")]
     elif state[:2] != expected[:2]:
-        detail = f"wallet {state[:2]} is not its last entry's {expected[:2]}"
+        currency = Currency.of(wallet)
+        holds, left = currency.balances(*state[:2]), currency.balances(*expected[:2])
+        detail = f"the wallet holds {holds}; its last entry left {left}"
         found = [Finding(Kind.BALANCE_MISMATCH, wallet.player_id, wallet.version, detail=detail)]
     elif state[2] != expected[2]:
         detail = "the wallet's last hash is not its last entry's"

@@ -931,6 +931,7 @@ def run_bank(
     seed: int = 1,
     progress: Callable[[int, int, float], None] | None = None,
     progress_every: float = 5.0,
+    mix: str = "adversarial",
 ) -> BankReport:
     """Run the workload against a running stack, read the final ledger, and check it."""
     tag = f"bank{seed}-{uuidlib.uuid4().hex[:6]}"
@@ -954,7 +955,7 @@ def run_bank(
             opened = sender.post_json(session, "/v1/sessions", {"playerId": player, "ttlSeconds": SESSION_TTL_SECONDS})
             sender.sids[player] = opened["sid"]
 
-        workload = Workload(players, operations, seed, tag)
+        workload = _workloads()[mix](players, operations, seed, tag)
         failures: list[BaseException] = []
 
         def client() -> None:
@@ -1200,12 +1201,25 @@ def local_stack_process(
         ours.close()
 
 
+def _workloads() -> dict[str, type[Workload]]:
+    """The mixes by name: the default robot, and what players do on an ordinary day (kassa_dev.bank_ordinary)."""
+    from kassa_dev.bank_ordinary import OrdinaryWorkload
+
+    return {"adversarial": Workload, "ordinary": OrdinaryWorkload}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kassa_dev.bank", description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--operations", type=int, default=20_000)
     parser.add_argument("--wallets", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--mix",
+        choices=["adversarial", "ordinary"],
+        default="adversarial",
+        help="adversarial (default): a robot built to break the ledger; ordinary: what players do on an ordinary day",
+    )
     parser.add_argument("--base-url", help="a running stack (default: start one in this process)")
     parser.add_argument("--api-key", help="the operator's API key (with --base-url)")
     parser.add_argument("--token", help="the operator's One Wallet authToken (with --base-url)")
@@ -1258,6 +1272,7 @@ def main(argv: list[str] | None = None) -> int:
                 wallets=args.wallets,
                 seed=seed,
                 progress=_progress_printer(done_before, args.operations, started),
+                mix=args.mix,
             )
         reports.append(report)
         if len(sizes) > 1:

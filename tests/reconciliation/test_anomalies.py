@@ -5,6 +5,7 @@ reconciliation function (which runs the rules), and the API reads what was found
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -242,12 +243,39 @@ def test_the_bank_workload_raises_no_false_positive(base_url: str, demo: Any, st
     play since the previous withdrawal, and about one call in four is refused by design (far too large
     withdrawals, bets on tombstones), 20 in a minute on a wallet now and then. Every anomaly must be borne
     out by the table, and no other rule may fire at this size (about 75 calls per wallet)."""
+    report, found = _bank_run(base_url, demo, stream, **BANK)
+    assert {anomaly["rule"] for anomaly in found} <= {"deposit_withdraw_no_play", "rejection_burst"}
+    for anomaly in found:
+        if anomaly["rule"] == "rejection_burst":
+            assert _a_minute_of_refusals(stack, anomaly) >= 20, anomaly
+        else:
+            assert _borne_out(anomaly, report.ledger[anomaly["playerId"]].entries), anomaly
+
+
+# The ordinary mix (kassa_dev.bank_ordinary): players who play before they withdraw, at a player's pace
+# (16 wallets share the run, so none sees 120 movements in a minute), settling only their own open bets.
+ORDINARY = {"clients": 8, "operations": 600, "wallets": 16, "seed": 17, "mix": "ordinary"}
+
+
+def test_the_bank_workloads_ordinary_mix_raises_none(base_url: str, demo: Any, stream: Stream) -> None:
+    report, found = _bank_run(base_url, demo, stream, **ORDINARY)
+    from kassa_dev.bank_ordinary import ORDINARY_KINDS
+
+    assert report.by_kind.keys() <= {name for name, _ in ORDINARY_KINDS}
+    applied = Counter(call.request.action for call in report.calls if call.outcome[0] == "new")
+    assert applied["withdrawal"] >= 5 and applied["win"] > 0 and applied["refund"] > 0, applied
+    assert found == []
+
+
+def _bank_run(base_url: str, demo: Any, stream: Stream, **bank: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """The bank workload over HTTP, its ledger checked, then the stream drained through the rules: the
+    report and every anomaly raised on its wallets during the run."""
     from kassa.clock import now_iso
     from kassa.store.anomaly_store import AnomalyStore
     from kassa_dev.bank import run_bank
 
     started = now_iso()
-    report = run_bank(base_url, demo.api_key, demo.onewallet_token, **BANK)
+    report = run_bank(base_url, demo.api_key, demo.onewallet_token, **bank)
     assert report.violations == []
     stream.drain()
     window = (started, now_iso())
@@ -257,12 +285,7 @@ def test_the_bank_workload_raises_no_false_positive(base_url: str, demo: Any, st
         assert cursor is None  # the whole run's window in one page: nothing unread
         found += page
     print({"operations": report.operations_done, "anomalies": [(a["rule"], a["values"]) for a in found]})
-    assert {anomaly["rule"] for anomaly in found} <= {"deposit_withdraw_no_play", "rejection_burst"}
-    for anomaly in found:
-        if anomaly["rule"] == "rejection_burst":
-            assert _a_minute_of_refusals(stack, anomaly) >= 20, anomaly
-        else:
-            assert _borne_out(anomaly, report.ledger[anomaly["playerId"]].entries), anomaly
+    return report, found
 
 
 def _a_minute_of_refusals(stack: Any, anomaly: dict[str, Any]) -> int:

@@ -221,6 +221,15 @@ def _the_started_run(body: Any, outcomes: dict[str, Any]) -> None:
     assert body["runId"] == _answered_run(outcomes, AUDIT_START), body
 
 
+def _a_page_loading_its_scripts(body: Any, _: dict[str, Any]) -> None:
+    # The sample is the prod stage's: the page's files are under /prod, as the deployed API's URL is.
+    assert body.startswith("<!doctype html>") and '<script type="module" src="/prod/console/app.js">' in body, body
+
+
+def _a_script(body: Any, _: dict[str, Any]) -> None:
+    assert "import" in body, body[:200]
+
+
 def _only_the_sample_wallet(body: Any, _: dict[str, Any]) -> None:
     assert [wallet["playerId"] for wallet in body["items"]] == [PLAYER], body
     assert Decimal(body["items"][0]["balance"]) == Decimal("90"), body
@@ -285,6 +294,10 @@ def _every_round_matched(body: Any, _: dict[str, Any]) -> None:
 
 
 PROBLEM = {"content-type": PROBLEM_JSON}
+CONSOLE_POLICY = {
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}
 D = Decimal
 OW_BALANCE_90 = {"balance": D("90"), "bonus": D(0)}
 
@@ -397,6 +410,9 @@ def _one_anomaly_per_rule(body: Any, _: dict[str, Any]) -> None:
 
 SCENARIO: list[Step] = [
     Step("wallet-health.json", 200, check=_exactly_ok),
+    # the back-office console: its page and its first script, open at the gateway, under a strict policy
+    Step("console-page.json", 200, headers=CONSOLE_POLICY, check=_a_page_loading_its_scripts),
+    Step("console-script.json", 200, headers=CONSOLE_POLICY, check=_a_script),
     Step("authorizer-allow.json", None, {"isAuthorized": True, "context.operatorId": SAMPLE_OPERATOR}),
     Step("authorizer-deny.json", None, {"isAuthorized": False}),
     Step(
@@ -882,7 +898,8 @@ def check_answer(step: Step, outcomes: dict[str, Any]) -> None:
             body = json.loads(outcome.body, parse_float=Decimal)
             _check_onewallet_reply(step, body)
         else:
-            body = outcome.json() if outcome.body else None
+            json_body = "json" in outcome.headers.get("content-type", "")
+            body = outcome.json() if outcome.body and json_body else outcome.body.decode() or None
     for path, expected in step.fields.items():
         actual = dig(body, path)
         if isinstance(expected, Decimal) and step.onewallet:

@@ -95,4 +95,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if found is None:
         return _not_found(name[:100])
     content, content_type = found
+    if name == INDEX:
+        content = _under_stage(content, (event.get("requestContext") or {}).get("stage"))
     return _answer(200, content, content_type)
+
+
+def _under_stage(page: bytes, stage: str | None) -> bytes:
+    """The page with its files' paths under the stage's (a deployed HTTP API's URL is /<stage>/..., except on
+    the $default stage): the page names them absolutely, /console/app.js, so that /console and /console/
+    load the same files. The scripts find the API's base path from their own address."""
+    if not stage or stage == "$default":
+        return page
+    return page.replace(b'"/console/', f'"/{stage}/console/'.encode())

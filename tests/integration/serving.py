@@ -44,7 +44,7 @@ def kassa_serve(output: Path, **settings: str) -> Iterator[int]:
             try:
                 if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting up
                 time.sleep(0.2)
         else:
             process.kill()

@@ -67,6 +67,7 @@ bench: $(STAMP)
 stress: $(STAMP)
 	$(BIN)/python -m kassa_dev.bank --clients 16 --operations 20000 --wallets 8
 	KASSA_CONTENTION_MOVES=50 $(BIN)/pytest -q tests/integration/test_contention.py
+	KASSA_ORDINARY_OPERATIONS=4000 $(BIN)/pytest -q -s tests/reconciliation/test_anomalies.py -k ordinary_mix
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -49,6 +49,7 @@ import copy
 import functools
 import inspect
 import os
+import socket
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -134,9 +135,17 @@ class EmbeddedDynamoDB:
         install_query_patch()
         _isolate_moto_from_aws_environment()
         app = RealisticRequests(DomainDispatcherApplication(create_backend_app), _REQUEST_LOCK)
-        self._server = make_server(
-            self._host, self._requested_port, app, threaded=True, request_handler=_QuietRequestHandler
-        )
+        # Bound here, not by werkzeug: on a port in use werkzeug prints two lines and exits the process,
+        # where this raises OSError (EADDRINUSE) for the caller to say what to do.
+        with socket.create_server((self._host, self._requested_port)) as listening:
+            self._server = make_server(
+                self._host,
+                listening.getsockname()[1],
+                app,
+                threaded=True,
+                request_handler=_QuietRequestHandler,
+                fd=listening.fileno(),  # werkzeug serves a duplicate of it
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},

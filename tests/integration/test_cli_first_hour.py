@@ -1,36 +1,30 @@
 """Issue 14 §2, in part: the CLI and the local stack say what is wrong in one line instead of a traceback,
-Ctrl-C stops `kassa serve` quietly, and a shell holding nothing but the banner's export line uses the local
-stack (its table, its buckets, dummy credentials), never an AWS account."""
+Ctrl-C stops `kassa serve` quietly, its flags choose its ports and workers, and a shell holding nothing but
+the banner's export line uses the local stack (its table, its buckets, dummy credentials), never an AWS
+account."""
 
 from __future__ import annotations
 
 import json
 import os
-import shlex
 import signal
+import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.integration.cli_shell import (
+    KASSA,
+    banner_demo_key,
+    banner_exports,
+    bare_environment,
+    kassa,
+    printed_banner,
+    serve_with_flags,
+)
 from tests.integration.serving import free_port, kassa_serve
-
-KASSA = str(Path(sys.executable).with_name("kassa"))
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def bare_environment() -> dict[str, str]:
-    """A shell with no AWS_* or KASSA_* variable of its own."""
-    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"}
-
-
-def kassa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [KASSA, *args], env=env or bare_environment(), cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_invoke_names_the_choices_for_an_unknown_function_or_a_missing_event_file() -> None:
@@ -42,12 +36,43 @@ def test_invoke_names_the_choices_for_an_unknown_function_or_a_missing_event_fil
     assert "no event file events/no-such-event.json" in missing.stderr
 
 
-def printed_banner(output: Path) -> list[str]:
-    """The server's banner, once it is all out (its last line is flushed after the server answers)."""
-    deadline = time.monotonic() + 30
-    while "Ctrl-C stops everything." not in output.read_text() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return output.read_text().splitlines()
+def test_serve_flags_choose_the_ports_and_workers_over_the_environment(tmp_path: Path) -> None:
+    port, dynamodb_port = free_port(), free_port()
+    flags = ("--port", str(port), "--dynamodb-port", str(dynamodb_port), "--workers", "1")
+    # The variables name other ports: the flags win (make run passes none, so the variables still apply).
+    elsewhere = {"KASSA_PORT": str(free_port()), "KASSA_DYNAMODB_PORT": str(free_port()), "KASSA_WORKERS": "3"}
+    with serve_with_flags(tmp_path / "serve.txt", *flags, **elsewhere) as banner:
+        assert banner[0].startswith(f"Kassa is serving http://127.0.0.1:{port} ") and "1 worker)" in banner[0]
+        assert banner_exports(banner)["AWS_ENDPOINT_URL_DYNAMODB"] == f"http://127.0.0.1:{dynamodb_port}"
+        key = banner_demo_key(banner)
+        answer = requests.get(
+            f"http://127.0.0.1:{port}/v1/wallets/nobody", headers={"authorization": f"Bearer {key}"}, timeout=10
+        )
+        assert answer.json()["code"] == "wallet_not_found"
+
+
+def test_serve_refuses_a_bad_flag_or_variable_as_a_usage_error() -> None:
+    bad_flag = kassa("serve", "--workers", "0")
+    assert bad_flag.returncode == 2 and "--workers: '0' is not a positive number" in bad_flag.stderr
+    bad_variable = kassa("serve", env=bare_environment(KASSA_PORT="http"))
+    assert bad_variable.returncode == 2 and "--port: 'http' is not a port number" in bad_variable.stderr
+    assert "Traceback" not in bad_flag.stderr + bad_variable.stderr
+
+
+def test_serve_says_which_port_is_in_use(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        for flag, what in (("--dynamodb-port", "the embedded DynamoDB"), ("--port", "the HTTP API")):
+            refused = kassa("serve", flag, port, "--workers", "1", env=bare_environment(KASSA_DATA_DIR=str(tmp_path)))
+            assert refused.returncode == 1 and "Traceback" not in refused.stdout + refused.stderr, refused
+            assert refused.stderr.splitlines() == [
+                f"kassa: port {port} is in use: {what} cannot listen on it; choose another with {flag} or "
+                f"KASSA_{flag[2:].upper().replace('-', '_')}"
+            ]
+
+
+def base(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
 
 
 def test_version() -> None:
@@ -59,9 +84,20 @@ def test_the_banners_export_line_is_all_another_shell_needs(tmp_path: Path) -> N
     output = tmp_path / "serve.txt"
     with kassa_serve(output) as port:
         banner = printed_banner(output)
-        (exports,) = [line.split("export ", 1)[1] for line in banner if "other shells" in line]
         (hint,) = [line for line in banner if "try: curl" in line]
-        shell = {**bare_environment(), **dict(pair.split("=", 1) for pair in shlex.split(exports))}
+        (pages,) = [line for line in banner if "console:" in line]
+        assert pages.split() == [
+            "console:",
+            f"{base(port)}/console",
+            "API",
+            "docs",
+            "(Swagger",
+            "UI):",
+            f"{base(port)}/docs",
+        ]
+        for url in (f"{base(port)}/console", f"{base(port)}/docs"):
+            assert requests.get(url, timeout=10).headers["content-type"].startswith("text/html"), url
+        shell = {**bare_environment(), **banner_exports(banner)}
         assert shell["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")  # never an AWS endpoint
 
         created = kassa("operators", "create", "first-hour", "--json", env=shell)

@@ -5,6 +5,7 @@ reconciliation function (which runs the rules), and the API reads what was found
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -253,8 +254,16 @@ def test_the_bank_workload_raises_no_false_positive(base_url: str, demo: Any, st
 
 
 # The ordinary mix (kassa_dev.bank_ordinary): players who play before they withdraw, at a player's pace
-# (16 wallets share the run, so none sees 120 movements in a minute), settling only their own open bets.
-ORDINARY = {"clients": 8, "operations": 600, "wallets": 16, "seed": 17, "mix": "ordinary"}
+# (a wallet per 40 operations, so none sees 120 movements in a minute), settling only their own open bets.
+# `make stress` runs it larger (KASSA_ORDINARY_OPERATIONS).
+ORDINARY_OPERATIONS = int(os.environ.get("KASSA_ORDINARY_OPERATIONS") or 600)
+ORDINARY = {
+    "clients": 8 if ORDINARY_OPERATIONS <= 600 else 16,
+    "operations": ORDINARY_OPERATIONS,
+    "wallets": max(16, ORDINARY_OPERATIONS // 40),
+    "seed": 17,
+    "mix": "ordinary",
+}
 
 
 def test_the_bank_workloads_ordinary_mix_raises_none(base_url: str, demo: Any, stream: Stream) -> None:

@@ -18,7 +18,7 @@ from kassa_dev.bank import INITIAL_DEPOSIT, NATIVE, ONEWALLET, Request, Workload
 
 ORDINARY_KINDS: tuple[tuple[str, int], ...] = (
     ("deposit", 3),
-    ("withdrawal", 2),
+    ("withdrawal", 4),
     ("bet", 30),
     ("win", 20),
     ("refund", 2),

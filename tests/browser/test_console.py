@@ -25,7 +25,7 @@ import boto3
 import pytest
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -184,7 +184,10 @@ class Console:
         self.logs: list[dict[str, Any]] = []
 
     def wait(self, condition: Callable[[webdriver.Chrome], Any], what: str) -> Any:
-        return WebDriverWait(self.driver, WAIT_SECONDS).until(condition, message=f"waiting for {what}")
+        # An element read while the page re-renders it (a page refreshing a run, a status just changed) goes
+        # stale: the condition is asked again, as a person would look again.
+        waiting = WebDriverWait(self.driver, WAIT_SECONDS, ignored_exceptions=[StaleElementReferenceException])
+        return waiting.until(condition, message=f"waiting for {what}")
 
     def find(self, css: str) -> WebElement:
         return self.wait(lambda d: _displayed(d.find_elements(By.CSS_SELECTOR, css)), css)

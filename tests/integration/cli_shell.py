@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.serving import STOP_SECONDS
+from tests.integration.serving import stop
 
 KASSA = str(Path(sys.executable).with_name("kassa"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,14 +150,7 @@ def serve_with_flags(output: Path, *flags: str, **settings: str) -> Iterator[lis
             pytest.fail(f"kassa serve did not start: {output.read_text()}")
         yield banner
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGUSR1)  # every thread's stack, into ``output``
-            time.sleep(1)
-            process.kill()
-            pytest.fail(f"kassa serve did not stop within {STOP_SECONDS} s:\n{output.read_text()[-6000:]}")
+        stop(process, output)
 
 
 def api(port: int, key: str, method: str, path: str, body: object = None) -> requests.Response:

@@ -51,12 +51,17 @@ def kassa_serve(output: Path, **settings: str) -> Iterator[int]:
             pytest.fail(f"kassa serve did not start: {output.read_text()}")
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            # Where it hangs: kassa serve prints every thread's stack on SIGUSR1 (into ``output``).
-            process.send_signal(signal.SIGUSR1)
-            time.sleep(1)
-            process.kill()
-            pytest.fail(f"kassa serve did not stop within {STOP_SECONDS} s:\n{output.read_text()[-6000:]}")
+        stop(process, output)
+
+
+def stop(process: subprocess.Popen[bytes], output: Path) -> None:
+    """SIGTERM, as a process manager stops it; a stop that hangs fails the test with every thread's stack
+    (kassa serve prints them on SIGUSR1, into ``output``)."""
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        process.kill()
+        pytest.fail(f"kassa serve did not stop within {STOP_SECONDS} s:\n{output.read_text()[-6000:]}")

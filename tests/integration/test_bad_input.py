@@ -903,6 +903,7 @@ class Route:
 ROUTES = {
     "create-wallet": Route("POST", "/v1/wallets", {"playerId": TX, "currency": "EUR"}, "active", auth.WRITE),
     "get-wallet": Route("GET", "/v1/wallets/{p}", None, "active", auth.READ),
+    "list-wallets": Route("GET", "/v1/wallets", None, "active", auth.READ),
     "deposit": Route(
         "POST",
         "/v1/wallets/{p}/transactions",

@@ -49,7 +49,10 @@ class RunSummary(Model):
 
 
 class RunOut(RunSummary):
-    findings: list[dict[str, Any]] = Field(description="a page of the run's findings")
+    findings: list[dict[str, Any]] = Field(
+        description="a page of the run's findings: kind, playerId, version, transactionId, action, detail (amounts "
+        "in currency units), foundAt; a provider report's unreadable row is kind invalid_record with its line"
+    )
     nextCursor: str | None
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import Field
 
 from kassa import audit_log, auth, errors
-from kassa.anomaly.rules import AMOUNT_SCALE, day_of
+from kassa.anomaly.rules import AMOUNT_SCALE, Rule, Severity, day_of
 from kassa.api.http import origin, principal
 from kassa.api.models import DecimalString, Identifier, Model, Request, answers, problems
 from kassa.api.windows import time_window
@@ -21,8 +21,6 @@ from kassa.store.anomaly_store import AnomalyStore
 
 router = Router()
 
-RuleName = Literal["large_win", "velocity", "deposit_withdraw_no_play", "rejection_burst", "negative_balance"]
-SeverityName = Literal["high", "medium"]
 PositiveCount = Annotated[int, Field(gt=0, le=1_000_000)]
 
 
@@ -67,8 +65,8 @@ class AnomalyRulesChange(Request):
 )
 def list_anomalies(
     playerId: Annotated[Identifier | None, Query()] = None,
-    rule: Annotated[RuleName | None, Query()] = None,
-    severity: Annotated[SeverityName | None, Query()] = None,
+    rule: Annotated[Rule | None, Query()] = None,
+    severity: Annotated[Severity | None, Query()] = None,
     since: Annotated[str | None, Query(max_length=64, examples=["2026-12-01T00:00:00Z"])] = None,
     until: Annotated[str | None, Query(max_length=64, examples=["2026-12-31T23:59:59Z"])] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,

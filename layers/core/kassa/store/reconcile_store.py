@@ -206,7 +206,7 @@ class ReconcileStore(TableStore):
             query["ExclusiveStartKey"] = start
         response = self.query(**query)
         found = [
-            {**json.loads(codec.text(item, "finding")), "foundAt": item.get("foundAt", {}).get("S")}
+            {**json.loads(codec.text(item, "finding")), "foundAt": codec.optional_text(item, "foundAt")}
             for item in response["Items"]
         ]
         return found, cursors.encode(response.get("LastEvaluatedKey"))

@@ -163,6 +163,45 @@ def test_cli_token_rotation_and_settings_changes_are_recorded_with_the_shell_use
     }
 
 
+def test_keys_created_and_revoked_are_recorded_one_record_per_key_the_cascade_included(
+    operator: Operator, gateway: LocalGateway, stack: LocalStack
+) -> None:
+    made = operator.api.post("/v1/keys", {"name": "support desk", "scopes": ["wallets:read", "keys:manage"]})
+    assert made.status == 201, made.body
+    manager = made.json()
+    below = Api(gateway, manager["apiKey"]).post("/v1/keys", {"name": "night shift", "scopes": ["wallets:read"]})
+    assert below.status == 201, below.body
+    child = below.json()
+    (by_child_creator, by_owner, _first) = operator.acts("key_created")  # newest first; the first is the owner's
+    assert by_owner["actor"] == owner_actor(operator)
+    assert by_owner["target"] == {"keyId": manager["keyId"]}
+    assert sorted(by_owner["details"]["scopes"]) == ["keys:manage", "wallets:read"]
+    assert by_owner["details"]["name"] == "support desk"
+    assert by_child_creator["actor"] == {"keyId": manager["keyId"], "name": "support desk"}
+    assert by_child_creator["details"]["scopes"] == ["wallets:read"]
+    assert by_owner["requestId"] and by_owner["requestId"] != by_child_creator["requestId"]
+
+    assert operator.api.request("DELETE", f"/v1/keys/{manager['keyId']}").status == 204
+    revoked = {record["target"]["keyId"]: record for record in operator.acts("key_revoked")}
+    assert revoked.keys() == {manager["keyId"], child["keyId"]}  # one record per key the cascade revoked
+    assert {record["actor"]["keyId"] for record in revoked.values()} == {operator.key_id}
+    assert revoked[child["keyId"]]["details"] == {"name": "night shift", "revokedWith": manager["keyId"]}
+    assert revoked[manager["keyId"]]["details"] == {"name": "support desk"}
+    assert len({record["requestId"] for record in revoked.values()}) == 1  # one request revoked both
+
+    shell = kassa(
+        stack, "keys", "create", operator.operator_id, "--name", "from a shell", "--role", "readonly", "--json"
+    )
+    assert shell.returncode == 0, shell.stderr
+    shell_key = json.loads(shell.stdout)["keyId"]
+    assert kassa(stack, "keys", "revoke", operator.operator_id, shell_key, "--yes").returncode == 0
+    (created_in_shell,) = [r for r in operator.acts("key_created") if r["target"] == {"keyId": shell_key}]
+    (revoked_in_shell,) = [r for r in operator.acts("key_revoked") if r["target"] == {"keyId": shell_key}]
+    for record in (created_in_shell, revoked_in_shell):
+        assert set(record["actor"]) == {"cli"} and record["actor"]["cli"]
+        assert "kassa_" not in json.dumps(record)  # never the secret
+
+
 def test_a_settings_change_must_name_a_valid_setting(operator: Operator) -> None:
     from kassa import errors
 

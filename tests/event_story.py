@@ -45,23 +45,24 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from kassa import operators
 from kassa.domain.model import Entry
 from kassa.money import from_units
 from kassa.reconcile.report import GAME_ACTIONS
-from kassa.store.access_store import AccessStore
 from kassa.store.reconcile_store import ReconcileStore
 from kassa_dev.gateway import FunctionRunner, HttpResponse, lambda_result_to_http
+from kassa_dev.sample_events import (  # noqa: F401 - the story's names for what the events assume
+    EVENTS_DIR,
+    PLAYER,
+    SAMPLE_API_KEY,
+    SAMPLE_KEY_ID,
+    SAMPLE_ONEWALLET_TOKEN,
+    SAMPLE_OPERATOR,
+    load_event,
+    seed_sample_operator,
+)
 from kassa_dev.stack import LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-EVENTS_DIR = REPO_ROOT / "events"
-
-SAMPLE_OPERATOR = "sample-events"
-SAMPLE_API_KEY = "kassa_key_demo_sample_only"
-SAMPLE_KEY_ID = "5a3b1e0000000001"  # the sample operator's first key, as the events' authorizer context names it
-SAMPLE_ONEWALLET_TOKEN = "kassa_ow_demo_sample_only"
-PLAYER = "player-1"
 PROBLEM_JSON = "application/problem+json"
 # Stands, in the fixed files, for a session id only known at run time (see the module docstring).
 SID_PLACEHOLDER = "SID-FROM-SESSION-CREATE"
@@ -789,12 +790,6 @@ SCENARIO: list[Step] = [
 # --------------------------------------------------------------------------- helpers
 
 
-def load_event(name: str) -> dict[str, Any]:
-    event = json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
-    assert isinstance(event, dict), f"{name}: an event is a JSON object"
-    return event
-
-
 def prefix_of(name: str) -> str:
     return name.split("-", 1)[0]
 
@@ -854,13 +849,7 @@ def run_story(stack: LocalStack, runner: FunctionRunner) -> dict[str, Any]:
     raised) is kept under the step's key, so that each file is reported by its own test (``check_answer``).
     """
     # Raises OperatorExists if the operator is already there: the story needs a fresh tenant.
-    operators.create_operator(
-        AccessStore(),
-        SAMPLE_OPERATOR,
-        api_key=SAMPLE_API_KEY,
-        onewallet_token=SAMPLE_ONEWALLET_TOKEN,
-        key_id=SAMPLE_KEY_ID,
-    )
+    seed_sample_operator()
     results: dict[str, Any] = {}
     for step in SCENARIO:
         try:

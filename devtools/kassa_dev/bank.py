@@ -1156,49 +1156,16 @@ def _progress_printer(done_before: int, total: int, started: float) -> Callable[
     return progress
 
 
-def _serve_stack(connection: Any, workers: int | None, table: str, quiet: bool) -> None:
-    """In the stack's own process: start it, say where it is, serve until told to stop."""
-    try:
-        with local_stack(workers, table=table, quiet=quiet) as where:
-            connection.send(("ready", where))
-            with contextlib.suppress(EOFError):
-                connection.recv()
-    except BaseException:
-        import traceback
-
-        with contextlib.suppress(OSError):
-            connection.send(("error", traceback.format_exc()))
-
-
 @contextlib.contextmanager
 def local_stack_process(
     workers: int | None = None, *, table: str = "kassa-bank", quiet: bool = True
 ) -> Iterator[tuple[str, str, str]]:
     """``local_stack`` in a child process: a fresh embedded DynamoDB every time (moto's state is per
     process), and the clients' work no longer competes with the stack for one interpreter lock."""
-    import multiprocessing
+    from kassa_dev.child_process import in_child_process
 
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    child = context.Process(target=_serve_stack, args=(theirs, workers, table, quiet), name="bank-stack")
-    child.start()
-    theirs.close()
-    try:
-        try:
-            status, payload = ours.recv()
-        except EOFError:
-            raise RuntimeError(f"the local stack process died (exit code {child.exitcode})") from None
-        if status != "ready":
-            raise RuntimeError(f"the local stack did not start:\n{payload}")
-        yield payload
-    finally:
-        with contextlib.suppress(OSError):
-            ours.send("stop")
-        child.join(timeout=60)
-        if child.is_alive():
-            child.terminate()
-            child.join()
-        ours.close()
+    with in_child_process(local_stack, workers, table=table, quiet=quiet, name="bank-stack") as where:
+        yield where
 
 
 def _workloads() -> dict[str, type[Workload]]:

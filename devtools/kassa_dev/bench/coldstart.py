@@ -12,10 +12,17 @@ with other work, wall time includes waiting for a core, CPU time does not.
 
 One more run per target under ``python -X importtime`` lists where the import time goes, by top-level
 package (self time of its modules, from the handler's first import on).
+
+Each run then times the first request after that cold start: one invocation of the handler with a sample
+event (``events/``, as API Gateway hands it over) against the embedded DynamoDB, seeded as the sample
+events expect; the bare handler's first request is a strongly consistent ``GetItem`` of the same wallet.
+What a first request pays beyond a warm one (the first connection, first validation of a model, the
+first JSON serialisation) is in it; DynamoDB's own latency is moto's here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,13 +31,28 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from kassa_dev import template
+from kassa_dev import sample_events, template
 
-FUNCTIONS = ("auth", "wallet", "transactions", "authorizer", "reconciliation")
+FUNCTIONS = ("auth", "wallet", "transactions", "authorizer", "reconciliation", "console")
 BARE = "bare boto3 handler"
+# Functions whose first invocation needs no DynamoDB client (the console serves files only).
+NO_CLIENT = frozenset({"console"})
+# The sample event each function's first request is timed with (read-only, or writing something new each
+# run: a bet gets a fresh transaction and bet id, a session is a new one).
+FIRST_EVENTS = {
+    "auth": "auth-session-create.json",
+    "wallet": "wallet-get.json",
+    "transactions": "transactions-bet.json",
+    "authorizer": "authorizer-allow.json",
+    "reconciliation": "reconciliation-runs-list.json",
+    "console": "console-page.json",
+}
 MARKER = "@@kassa-bench-start@@"
+FIRST_MARKER = "@@kassa-bench-first-request@@"
 
 _PRELUDE = f"""
 import importlib.util, json, sys, time
@@ -42,15 +64,49 @@ spec = importlib.util.spec_from_file_location("app", {path!r})
 module = importlib.util.module_from_spec(spec)
 sys.modules["app"] = module
 spec.loader.exec_module(module)
+{client}
+"""
+_CLIENT = """
 from kassa.store.client import dynamodb
 dynamodb()
 """
 _BARE = """
 import boto3
-boto3.client("dynamodb")
+client = boto3.client("dynamodb")
+"""
+_INITIALISED = f"""
+seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+sys.stderr.write({FIRST_MARKER!r} + "\\n"); sys.stderr.flush()
+"""
+# The context attributes handlers and Powertools read (kassa_dev.gateway.LambdaContext, which this script
+# does not import: it would add to what is timed).
+_FIRST_FUNCTION = """
+import os
+class Context:
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + function_name
+    memory_limit_in_mb = 512
+    aws_request_id = "cold-start-first-request"
+    log_group_name = "/aws/lambda/" + function_name
+    log_stream_name = "local"
+    def get_remaining_time_in_millis(self):
+        return 10_000
+event = json.loads(os.environ["KASSA_BENCH_EVENT"])
+first_started = time.perf_counter()
+answer = module.{handler}(event, Context())
+first = time.perf_counter() - first_started
+"""
+_FIRST_BARE = """
+import os
+first_started = time.perf_counter()
+answer = client.get_item(
+    TableName=os.environ["KASSA_TABLE"], Key=json.loads(os.environ["KASSA_BENCH_KEY"]), ConsistentRead=True
+)
+first = time.perf_counter() - first_started
 """
 _EPILOGUE = """
-print(json.dumps({"seconds": time.perf_counter() - started, "cpu": time.process_time() - started_cpu}))
+print(json.dumps({"seconds": seconds, "cpu": cpu, "first": first, "answer": answer}, default=str))
 """
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 
@@ -60,7 +116,9 @@ class ColdStart:
     name: str
     runs: list[float] = field(default_factory=list)  # seconds, wall clock
     cpu_runs: list[float] = field(default_factory=list)  # seconds of CPU (user + system) of the same runs
+    first_runs: list[float] = field(default_factory=list)  # seconds of the first request after each
     top_imports: list[tuple[str, float]] = field(default_factory=list)  # (package, ms of self time)
+    first_imports: list[tuple[str, float]] = field(default_factory=list)  # what the first request imported
 
     @property
     def median(self) -> float:
@@ -70,14 +128,39 @@ class ColdStart:
     def cpu_median(self) -> float:
         return statistics.median(self.cpu_runs) if self.cpu_runs else float("nan")
 
+    @property
+    def first_median(self) -> float:
+        return statistics.median(self.first_runs) if self.first_runs else float("nan")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What the first requests run against: the embedded DynamoDB's environment for the child processes."""
+
+    environment: dict[str, str]
+    wallet_key: dict[str, Any]
+
 
 def _script(name: str) -> str:
-    path = template.REPO_ROOT / "functions" / name / "app.py"
-    return _PRELUDE + (_BARE if name == BARE else _FUNCTION.format(path=str(path))) + _EPILOGUE
+    if name == BARE:
+        return _PRELUDE + _BARE + _INITIALISED + _FIRST_BARE + _EPILOGUE
+    spec = template.functions()[_function_id(name)]
+    module_name, _, attribute = spec.handler.rpartition(".")
+    path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
+    load = _FUNCTION.format(path=str(path), client="" if name in NO_CLIENT else _CLIENT)
+    return _PRELUDE + load + _INITIALISED + _FIRST_FUNCTION.format(handler=attribute) + _EPILOGUE
 
 
-def _environment(name: str, scratch: str) -> dict[str, str]:
-    """What Lambda gives a function: the template's variables, its name, credentials, a region."""
+def _function_id(name: str) -> str:
+    found = template.find_function(name)
+    if found is None:
+        raise KeyError(f"no function {name!r} in template.yaml")
+    return found
+
+
+def _environment(name: str, scratch: str, sample: Sample) -> dict[str, str]:
+    """What Lambda gives a function: the template's variables, its name, credentials, a region; and the
+    embedded DynamoDB's endpoint and names, for the first request."""
     env = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if key in os.environ}
     env.update(
         {
@@ -92,30 +175,61 @@ def _environment(name: str, scratch: str) -> dict[str, str]:
             "AWS_SHARED_CREDENTIALS_FILE": os.path.join(scratch, "no-credentials"),
             "AWS_LAMBDA_FUNCTION_NAME": name if name != BARE else "bare",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-            "KASSA_TABLE": "kassa-ledger",
             "POWERTOOLS_SERVICE_NAME": "kassa",
             "POWERTOOLS_METRICS_NAMESPACE": "Kassa",
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "LOG_LEVEL": "INFO",
+            **sample.environment,
+            "KASSA_BENCH_KEY": json.dumps(sample.wallet_key),
         }
     )
     return env
 
 
-def _run(name: str, scratch: str, importtime: bool = False) -> tuple[float, float, str]:
+def _first_event(name: str, run: int) -> str:
+    if name == BARE:
+        return ""
+    event = sample_events.load_event(FIRST_EVENTS[name])
+    if name == "transactions":  # a new bet each run, not a replay of the last one
+        body = json.loads(event["body"])
+        body.update(transactionId=f"cold-{run}-{os.getpid()}", betId=f"cold-bet-{run}-{os.getpid()}")
+        event["body"] = json.dumps(body)
+    return json.dumps(event)
+
+
+def _run(
+    name: str, scratch: str, sample: Sample, run: int, importtime: bool = False
+) -> tuple[float, float, float, str]:
+    """(init seconds, init CPU seconds, first request seconds, stderr) of one cold start."""
     command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", _script(name)]
+    env = {**_environment(name, scratch, sample), "KASSA_BENCH_EVENT": _first_event(name, run)}
     done = subprocess.run(  # noqa: S603 - our own interpreter running our own script
-        command, env=_environment(name, scratch), cwd=scratch, capture_output=True, text=True, timeout=120, check=False
+        command, env=env, cwd=scratch, capture_output=True, text=True, timeout=120, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"cold start of {name} failed:\n{done.stderr[-3000:]}")
     timing = json.loads(done.stdout.strip().splitlines()[-1])
-    return float(timing["seconds"]), float(timing["cpu"]), done.stderr
+    _check_answer(name, timing["answer"])
+    return float(timing["seconds"]), float(timing["cpu"]), float(timing["first"]), done.stderr
 
 
-def top_imports(stderr: str, limit: int = 6) -> list[tuple[str, float]]:
-    """Self time by top-level package, for the imports after the marker."""
-    lines = stderr.split(MARKER, 1)[-1].splitlines()
+def _check_answer(name: str, answer: Any) -> None:
+    """A first request that failed would time an error path: refuse the figure."""
+    if name == BARE:
+        ok = isinstance(answer, dict) and "Item" in answer
+    elif name == "authorizer":
+        ok = isinstance(answer, dict) and answer.get("isAuthorized") is True
+    else:
+        ok = isinstance(answer, dict) and 200 <= int(answer.get("statusCode", 500)) < 300
+    if not ok:
+        raise RuntimeError(f"the first request of {name} was not answered as expected: {str(answer)[:500]}")
+
+
+def top_imports(stderr: str, limit: int = 6, first_request: bool = False) -> list[tuple[str, float]]:
+    """Self time by top-level package, for the imports of the cold start (between the markers) or of the
+    first request (after the second)."""
+    init, _, first = stderr.split(MARKER, 1)[-1].partition(FIRST_MARKER)
+    lines = (first if first_request else init).splitlines()
     by_package: Counter[str] = Counter()
     for line in lines:
         match = _IMPORTTIME.match(line)
@@ -126,16 +240,48 @@ def top_imports(stderr: str, limit: int = 6) -> list[tuple[str, float]]:
 
 def measure(runs: int = 5, names: tuple[str, ...] = (*FUNCTIONS, BARE), progress: bool = True) -> list[ColdStart]:
     results = {name: ColdStart(name) for name in names}
-    with tempfile.TemporaryDirectory(prefix="kassa-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="kassa-bench-") as scratch, _sample_stack() as sample:
         for name in names:  # the discarded round
-            _run(name, scratch)
+            _run(name, scratch, sample, -1)
         for round_number in range(runs):
             if progress:
                 print(f"  cold start round {round_number + 1}/{runs}", file=sys.stderr, flush=True)
             for name in names:
-                seconds, cpu, _ = _run(name, scratch)
+                seconds, cpu, first, _ = _run(name, scratch, sample, round_number)
                 results[name].runs.append(seconds)
                 results[name].cpu_runs.append(cpu)
+                results[name].first_runs.append(first)
         for name in names:
-            results[name].top_imports = top_imports(_run(name, scratch, importtime=True)[2])
+            stderr = _run(name, scratch, sample, runs, importtime=True)[3]
+            results[name].top_imports = top_imports(stderr)
+            results[name].first_imports = top_imports(stderr, limit=3, first_request=True)
     return list(results.values())
+
+
+def _sample_stack() -> contextlib.AbstractContextManager[Sample]:
+    """The embedded DynamoDB with the sample events' operator and a funded wallet of theirs, in a child
+    process (a fresh moto whatever this process started before or starts after)."""
+    from kassa_dev.child_process import in_child_process
+
+    return in_child_process(sample_stack, name="cold-start-stack")
+
+
+@contextlib.contextmanager
+def sample_stack() -> Iterator[Sample]:
+    """In the child: start and seed the stack; the cold starts get its endpoint and names, never this
+    process's other environment."""
+    from kassa.store import keys
+    from kassa_dev.gateway import FunctionRunner
+    from kassa_dev.stack import LocalStack, local_aws_environment
+
+    with LocalStack(table="kassa-bench-cold") as stack:
+        sample_events.seed_sample_operator()
+        runner = FunctionRunner()
+        for function, event in (("wallet", "wallet-create.json"), ("transactions", "transactions-deposit.json")):
+            _check_answer(function, runner.invoke(_function_id(function), sample_events.load_event(event)))
+        environment = {
+            **local_aws_environment(stack.dynamodb.endpoint_url, stack.table),
+            **template.local_environment(stack.resources),
+        }
+        environment.pop("POWERTOOLS_TRACE_DISABLED", None)  # as deployed (template.yaml): traced
+        yield Sample(environment, keys.wallet(sample_events.SAMPLE_OPERATOR, sample_events.PLAYER))

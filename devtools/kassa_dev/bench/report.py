@@ -21,6 +21,7 @@ from kassa_dev.bench.counting import OperationCost
 from kassa_dev.bench.workload import MOVEMENTS, OPERATIONS, CellResult, RaceResult
 
 COLD_START_LIMIT = 1.5  # each HTTP function within 1.5x the bare handler (import + init)
+FIRST_REQUEST_LIMIT = 2.0  # its first request within 2x the bare handler's first GetItem
 REQUESTS_LIMIT = Decimal("0.5")  # Kassa's DynamoDB requests per movement at most half a baseline's
 CAPACITY_LIMIT = Decimal(8)  # capacity units per movement (mean of bet and win)
 REPLAY_LIMIT = Decimal(3)  # capacity units per replay
@@ -216,6 +217,15 @@ def summary(run: Run) -> list[str]:
             f"{_ms(worst.median)} ms = {worst.median / bare.median:.2f}x the bare boto3 handler "
             f"({_ms(bare.median)} ms) (acceptance <= {COLD_START_LIMIT}x: {verdict}); by CPU time, slowest "
             f"{worst_cpu.name} {worst_cpu.cpu_median / bare.cpu_median:.2f}x ({cpu_verdict})."
+        )
+        slowest_first = max(functions, key=lambda c: c.first_median)
+        within = [c.name for c in functions if c.first_median <= FIRST_REQUEST_LIMIT * bare.first_median]
+        lines.append(
+            f"- First request after a cold start (median): slowest {slowest_first.name} "
+            f"{_ms(slowest_first.first_median)} ms = {slowest_first.first_median / bare.first_median:.1f}x the bare "
+            f"handler's first GetItem ({_ms(bare.first_median)} ms) (target <= {FIRST_REQUEST_LIMIT:g}x: "
+            f"{_verdict(slowest_first.first_median <= FIRST_REQUEST_LIMIT * bare.first_median)}); functions within "
+            f"it: {', '.join(within) or 'none'}."
         )
     lines += stream_summary(run)
     lines += scale_summary(run)
@@ -546,6 +556,9 @@ def cold_section(run: Run) -> list[str]:
                 _ratio(cold.cpu_median, bare.cpu_median) if bare else "-",
                 f"{_ms(min(cold.runs))}-{_ms(max(cold.runs))}" if cold.runs else "-",
                 ", ".join(f"{package} {ms:.0f}" for package, ms in cold.top_imports) or "-",
+                _ms(cold.first_median),
+                _ratio(cold.first_median, bare.first_median) if bare else "-",
+                ", ".join(f"{package} {ms:.0f}" for package, ms in cold.first_imports) or "-",
             ]
         )
     runs = len(run.cold[0].runs) if run.cold else 0
@@ -555,7 +568,11 @@ def cold_section(run: Run) -> list[str]:
         f"Import of the handler module + building what its first invocation needs "
         f"(`kassa.store.client.dynamodb()`), in a fresh interpreter each time, median of {runs} runs; the bare "
         'handler only does `import boto3; boto3.client("dynamodb")`. Ratio: / bare handler. Top imports: self '
-        "time (ms) by top-level package under `python -X importtime` (one extra run; importtime inflates them).",
+        "time (ms) by top-level package under `python -X importtime` (one extra run; importtime inflates them). "
+        "First request: in the same process, right after, one invocation with a sample event (`events/`: a "
+        "session, a wallet read, a new bet, an authorisation, a list of runs, the console's page) against the "
+        "embedded DynamoDB, with the environment as deployed (tracing on); the bare handler's is a consistent "
+        "`GetItem` of the same wallet. First-request imports: what that invocation imported.",
         "",
         *_table(
             [
@@ -566,9 +583,12 @@ def cold_section(run: Run) -> list[str]:
                 "CPU ratio",
                 "wall range ms",
                 "top imports (ms)",
+                "first request ms",
+                "first ratio",
+                "first-request imports (ms)",
             ],
             rows,
-            "lrrrrrl",
+            "lrrrrrlrrl",
         ),
     ]
 

@@ -690,6 +690,35 @@ def method_section(run: Run) -> list[str]:
     ]
 
 
+def unmet_section() -> list[str]:
+    """Why the targets the summary marks NOT met are not, and what meeting them would take."""
+    return [
+        "## Where the targets are not met, and what meeting them would take",
+        "",
+        "- **Capacity against the careful baseline.** The difference is the bet's own item: a bet puts it and "
+        "a win or refund updates it, 2 write units in the movement's transaction, so a bet settles exactly once "
+        "(the careful baseline keeps no bet and pays two wins with different transaction ids on one bet). "
+        "Going below it with the bet kept means deciding on the wallet read alone (1 read unit less) and "
+        "answering a replay from the refused commit's `ReturnValuesOnConditionCheckFailure`; but a refused "
+        "transactional write is charged, so a replay would cost about 7 units instead of 2 (target <= 3) unless "
+        "the wallet item also names its last few transaction ids, so that a recent replay is seen on the wallet "
+        "read and its entry read alone. The other way is open bets kept inside the wallet item (no bet item at "
+        "all). Either changes how a movement is decided (decision 18), the data model and what the stream "
+        "consumer reads; not made.",
+        "- **Cold start of the HTTP functions.** What they import beyond the bare handler is mostly the required "
+        "stack's validation: Powertools' OpenAPI resolver over pydantic v2 (`pydantic`, `pydantic_core` and "
+        "`aws_lambda_powertools` in the table below), about half the bare handler's time by itself. The "
+        "authorizer and the stream consumer, which import neither on their cold path, are under the bare "
+        "handler.",
+        "- **First request.** The functions run with `Tracing: Active` (as the artifact test requires), so the "
+        "first invocation builds Powertools' Tracer, and importing the X-Ray SDK creates its default sampler, "
+        "which builds a botocore X-Ray client in a session of its own (endpoints and service model loaded "
+        "again) that Lambda never uses: the trace header decides sampling there. That is most of the "
+        "first-request imports column (`aws_xray_sdk`). The stream consumer's HTTP routes also import their "
+        "resolver on first use, to keep its stream path's cold start short.",
+    ]
+
+
 def render(run: Run) -> str:
     lines = [
         "# Kassa performance",
@@ -706,6 +735,8 @@ def render(run: Run) -> str:
         *_table(["", ""], [*run.machine.items(), ("Load average (1/5/15 min) at end", run.load_at_end)], "ll"),
         "",
         *summary(run),
+        "",
+        *unmet_section(),
         "",
         *throughput_section(run),
         "",

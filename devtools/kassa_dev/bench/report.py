@@ -708,8 +708,8 @@ def unmet_section() -> list[str]:
         "- **Cold start of the HTTP functions.** What they import beyond the bare handler is mostly the required "
         "stack's validation: Powertools' OpenAPI resolver over pydantic v2 (`pydantic`, `pydantic_core` and "
         "`aws_lambda_powertools` in the table below), about half the bare handler's time by itself. The "
-        "authorizer and the stream consumer, which import neither on their cold path, are under the bare "
-        "handler.",
+        "authorizer and the stream consumer, which import neither on their cold path, start about as fast as "
+        "the bare handler.",
         "- **First request.** The functions run with `Tracing: Active` (as the artifact test requires), so the "
         "first invocation builds Powertools' Tracer, and importing the X-Ray SDK creates its default sampler, "
         "which builds a botocore X-Ray client in a session of its own (endpoints and service model loaded "

@@ -1,5 +1,7 @@
 """DynamoDB requests per operation, counted on the wire (botocore events), for the function alone:
-a movement costs 2 (one consistent read, one transaction), a replay 1, a balance 1."""
+a movement costs 2 (a consistent read of the wallet, one transaction), a replay soon after 2 (the wallet
+names the id among its recent ones, so the entry is read), an older replay 2 (the transaction's refusal
+carries the entry), a balance 1."""
 
 from __future__ import annotations
 
@@ -28,17 +30,79 @@ def call_function(gateway: LocalGateway, method: str, path: str, body: Any, oper
     return lambda_result_to_http(gateway.runner.invoke(route.function_id, event))
 
 
-def test_movement_costs_two_requests_and_replay_one(api: Api, gateway: LocalGateway, counted: RequestCounter) -> None:
+def test_movement_costs_two_requests_and_a_recent_replay_two_reads(
+    api: Api, gateway: LocalGateway, counted: RequestCounter
+) -> None:
     player = api.open_wallet()
     counted.calls.clear()
     path = f"/v1/wallets/{player}/transactions"
     deposit = {"transactionId": "count-1", "type": "deposit", "amount": "10"}
-    assert call_function(gateway, "POST", path, deposit).status == 201
+    first = call_function(gateway, "POST", path, deposit)
+    assert first.status == 201
     assert counted.calls == ["BatchGetItem", "TransactWriteItems"]
 
     counted.calls.clear()
-    assert call_function(gateway, "POST", path, deposit).status == 200
-    assert counted.calls == ["BatchGetItem"]
+    again = call_function(gateway, "POST", path, deposit)
+    assert again.status == 200 and again.json() == first.json()
+    assert counted.calls == ["BatchGetItem", "GetItem"]  # the wallet, then the entry it names: no write
+
+
+def test_an_old_replay_is_answered_from_the_refused_commit(
+    api: Api, gateway: LocalGateway, counted: RequestCounter
+) -> None:
+    from kassa.domain.movements import RECENT_KEPT
+
+    player = api.open_wallet()
+    path = f"/v1/wallets/{player}/transactions"
+    bet = {"transactionId": "old-b", "type": "bet", "amount": "1", "betId": "old-r"}
+    api.move(player, "deposit", "100")
+    first = call_function(gateway, "POST", path, bet)
+    assert first.status == 201
+    for i in range(RECENT_KEPT):  # the bet drops out of the wallet's recent ids
+        api.move(player, "deposit", "1", transactionId=f"later-{i}")
+    before = api.get(f"/v1/wallets/{player}").json()
+    counted.calls.clear()
+    again = call_function(gateway, "POST", path, bet)
+    assert again.status == 200 and again.json() == first.json()
+    # The wallet alone is read; the commit is refused on the entry (and the bet), and the refusal carries
+    # the entry: answered without another read, nothing changed.
+    assert counted.calls == ["BatchGetItem", "TransactWriteItems"]
+    assert api.get(f"/v1/wallets/{player}").json() == before
+
+
+def test_an_old_id_sent_again_with_another_payload_is_still_a_conflict(api: Api, gateway: LocalGateway) -> None:
+    from kassa.domain.movements import RECENT_KEPT
+
+    player = api.open_wallet()
+    path = f"/v1/wallets/{player}/transactions"
+    assert (
+        call_function(gateway, "POST", path, {"transactionId": "d-1", "type": "deposit", "amount": "5"}).status == 201
+    )
+    for i in range(RECENT_KEPT):
+        api.move(player, "deposit", "1", transactionId=f"later-{i}")
+    before = api.get(f"/v1/wallets/{player}").json()
+    # Another amount: the commit is refused on the entry, which answers 409. A bad amount: nothing would be
+    # committed for the answer, so the entry is read first and the answer is the same 409, not a 422.
+    for amount in ("6", "5.0000001", "-1"):
+        body = {"transactionId": "d-1", "type": "deposit", "amount": amount}
+        answer = call_function(gateway, "POST", path, body)
+        assert (answer.status, answer.json()["code"]) == (409, "idempotency_conflict"), (amount, answer.body)
+    assert api.get(f"/v1/wallets/{player}").json() == before
+
+
+def test_an_old_recorded_refusal_is_refused_again_the_same_way(api: Api, gateway: LocalGateway) -> None:
+    from kassa.domain.movements import RECENT_KEPT
+
+    player = api.open_wallet()
+    path = f"/v1/wallets/{player}/transactions"
+    big = {"transactionId": "w-1", "type": "withdrawal", "amount": "50"}
+    refused = call_function(gateway, "POST", path, big)
+    assert refused.json()["code"] == "insufficient_funds"
+    for i in range(RECENT_KEPT):
+        api.move(player, "deposit", "10", transactionId=f"later-{i}")  # now it would be affordable
+    again = call_function(gateway, "POST", path, big)
+    assert (again.status, again.json()["code"]) == (refused.status, "insufficient_funds")
+    assert api.get(f"/v1/wallets/{player}").json()["balance"] == "160.000000"
 
 
 def test_bet_and_win_cost_two_requests_each(api: Api, gateway: LocalGateway, counted: RequestCounter) -> None:
@@ -63,10 +127,10 @@ def test_balance_costs_one_request(api: Api, gateway: LocalGateway, counted: Req
 
 # Capacity units per operation, computed from the items with DynamoDB's formulas by the benchmark's meter
 # (kassa_dev.bench.counting): a regression in what a movement reads or writes fails here, not only in a
-# benchmark nobody reruns. A bet or a win: the wallet and the entry read consistently (1 + 1; the bet is
-# not read, the commit's condition asserts it), the wallet, the entry and the bet written transactionally
-# (3 x 2). A replay: the same read, nothing written.
-PINNED_UNITS = {"bet": (2, 6), "win": (2, 6), "replay": (2, 0), "balance": (1, 0)}
+# benchmark nobody reruns. A bet or a win: the wallet read consistently (1; the entry and the bet are not
+# read, the commit's conditions assert them), the wallet, the entry and the bet written transactionally
+# (3 x 2). A replay soon after: the wallet and the entry it names (1 + 1), nothing written.
+PINNED_UNITS = {"bet": (1, 6), "win": (1, 6), "replay": (2, 0), "balance": (1, 0)}
 
 
 def test_capacity_per_operation_is_pinned(api: Api, gateway: LocalGateway, stack: Any) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
@@ -236,8 +237,10 @@ def _key_text(key: dict[str, Any]) -> str:
 
 
 class FakeDynamoDB:
-    """The stores' DynamoDB client: records every call in ``log``; serves ``BatchGetItem`` from
-    ``items`` and accepts ``TransactWriteItems`` into ``writes`` when given them; refuses anything else."""
+    """The stores' DynamoDB client: records every call in ``log``; serves ``BatchGetItem`` and
+    ``GetItem`` from ``items`` and accepts ``TransactWriteItems`` into ``writes`` when given them, refusing
+    one as DynamoDB does when a put requires its item absent and it is there (the refusal carries the item
+    where asked); refuses anything else."""
 
     def __init__(
         self, log: list[str], items: dict[str, codec.Item] | None = None, writes: list[Any] | None = None
@@ -256,12 +259,30 @@ class FakeDynamoDB:
                 ((table, asked),) = request["RequestItems"].items()
                 found = [self.items.get(_key_text(key)) for key in asked["Keys"]]
                 return {"Responses": {table: [item for item in found if item]}}
+            if operation == "get_item" and self.items is not None:
+                item = self.items.get(_key_text(request["Key"]))
+                return {"Item": item} if item else {}
             if operation == "transact_write_items" and self.writes is not None:
+                self._refuse_taken_puts(request["TransactItems"])
                 self.writes.append(request["TransactItems"])
                 return {}
             raise Touched(f"the store was used: {operation}")
 
         return call
+
+    def _refuse_taken_puts(self, actions: list[dict[str, Any]]) -> None:
+        reasons: list[dict[str, Any]] = []
+        for action in actions:
+            put = action.get("Put")
+            taken = self.items.get(_key_text(put["Item"])) if put and self.items is not None else None
+            if taken and put.get("ConditionExpression") == "attribute_not_exists(pk)":
+                returned = {"Item": taken} if put.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else {}
+                reasons.append({"Code": "ConditionalCheckFailed", **returned})
+            else:
+                reasons.append({"Code": "None"})
+        if any(reason["Code"] != "None" for reason in reasons):
+            error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+            raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
 
 
 class TokenStore(AccessStore):

@@ -825,3 +825,16 @@ class TestErrors:
         locked = run(wallet("1", locked=True), request("withdrawal", "1"))
         assert isinstance(locked, Rejection)
         assert type(errors.from_name(locked.entry.error_code)) is errors.WalletLocked
+
+
+def test_an_applied_movement_is_named_among_the_wallets_recent_ids_and_a_refusal_is_not() -> None:
+    from kassa.domain.movements import RECENT_KEPT, recent_key
+
+    owner = wallet("100")
+    for i in range(RECENT_KEPT + 3):
+        owner = applied(owner, request(Action.DEPOSIT, "1", tx=f"d-{i}")).wallet
+    assert owner.recent == tuple(recent_key(f"d-{i}", Action.DEPOSIT) for i in range(3, RECENT_KEPT + 3))
+    refusal = rejected(owner, request(Action.WITHDRAWAL, "1000", tx="w"), errors.InsufficientFunds)
+    assert refusal.wallet.recent == owner.recent  # a refusal writes no wallet
+    # The key is the (transaction id, action) pair an entry is stored under, not the id alone.
+    assert recent_key("t", Action.BET) != recent_key("t", Action.WIN)

@@ -55,7 +55,7 @@ def move_money(
     default, a protocol passes its own); then nothing was committed and the answer says "retry"."""
     budget = budget or store.budget()
     attempts = busy_rounds = 0
-    lean = True  # the first read trusts the commit's conditions for the bet; later ones read it
+    lean = True  # the first read trusts the commit's conditions for the entry and bet; later ones read them
     wallet: Wallet | None = None
     known: MovementState | None = None  # what a refused commit told us, instead of a new read
     also: list[Item | None] = []
@@ -74,6 +74,11 @@ def move_money(
             admitted = admit(state, also, request) if admit is not None else request
             decision = decide(state, admitted, now=now_iso())
         except errors.KassaError as error:
+            if state.entry_assumed or state.bet_assumed:
+                # Nothing is committed for this answer, so no condition checks what was assumed (the id is
+                # new, the bet as assumed): a decided id must get its first answer, a known bet its own
+                # refusal, so read them and decide again.
+                continue
             raise _with_wallet(error, state.wallet) from None
         if isinstance(decision, Replay):
             return _replayed(decision)
@@ -138,6 +143,11 @@ def _after(
         # The answer was lost (a timeout, a 500): back off as from a server error, then read what was
         # committed (the entry is there: a replay; or not: decide anew).
         return None, pause(busy_rounds, budget, cap=THROTTLE_CAP_SECONDS)
+    if conflict.entry is not None:
+        # The id was decided before (the entry assumed absent is there, and the refusal carries it): answer
+        # it as a replay at once, with the wallet as the refusal shows it when it moved on too.
+        seen = replace(state, wallet=conflict.wallet_seen or state.wallet, existing=conflict.entry, entry_assumed=False)
+        return seen, True
     # The wallet moved on (a failed condition): decide again, soon for a request that has waited long,
     # a little later for a fresh one. When the wallet's condition alone failed, the refusal carries the
     # wallet: no read needed.

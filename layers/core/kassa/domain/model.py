@@ -73,6 +73,9 @@ class Wallet:
     updated_at: str
     # Hash of the player's live session id: a new session replaces it, which ends the previous one.
     current_session: str | None = None
+    # Short digests of the (transaction id, action) of the movements this wallet applied last, newest last
+    # (``kassa.domain.movements.recent_key``): a retry soon after is seen on the wallet read alone.
+    recent: tuple[str, ...] = ()
 
     @property
     def locked(self) -> bool:

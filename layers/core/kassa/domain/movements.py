@@ -32,6 +32,16 @@ BET_ACTIONS = frozenset({Action.BET, Action.WIN, Action.REFUND})
 POSITIVE_ACTIONS = frozenset({Action.DEPOSIT, Action.WITHDRAWAL})
 # Actions a locked wallet refuses: money leaving the player's control. Settlements still apply.
 LOCK_BLOCKED = frozenset({Action.WITHDRAWAL, Action.BET})
+# How many of its last applied movements a wallet names (``Wallet.recent``): 16 digests of 12 characters
+# keep the wallet item well under the 1 KB a write unit covers.
+RECENT_KEPT = 16
+RECENT_DIGEST_CHARS = 12
+
+
+def recent_key(transaction_id: str, action: Action) -> str:
+    """A movement's (transaction id, action) as the wallet remembers it: short, so a false match only
+    costs a read of an entry that is not there."""
+    return hashlib.sha256(f"{action.value}\x00{transaction_id}".encode()).hexdigest()[:RECENT_DIGEST_CHARS]
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,10 @@ class MovementState:
     # The bet was not read but assumed (``assumable_bet``): only a commit whose condition checks it may
     # rely on it, so a rejection decided on it is decided again on the bet as read.
     bet_assumed: bool = False
+    # The entry was not read but assumed absent (the wallet does not name the id among its recent ones):
+    # the commit's entry put requires it absent, and a refusal of that condition carries the entry; a
+    # decision that raises, committing nothing, is made again on the entry as read.
+    entry_assumed: bool = False
 
 
 def assumable_bet(request: MovementRequest) -> tuple[bool, Bet | None]:
@@ -252,7 +266,13 @@ def _apply(wallet: Wallet, request: MovementRequest, delta: int, now: str, bet: 
         correlation_id=request.correlation_id,
     )
     new_wallet = replace(
-        wallet, balance=balance_after, bonus=bonus_after, version=version, last_hash=digest, updated_at=now
+        wallet,
+        balance=balance_after,
+        bonus=bonus_after,
+        version=version,
+        last_hash=digest,
+        updated_at=now,
+        recent=(*wallet.recent, recent_key(request.transaction_id, request.action))[-RECENT_KEPT:],
     )
     entry = _entry(
         request,

@@ -51,7 +51,13 @@ def wallet_item(wallet: Wallet) -> Item:
         "lastHash": s(wallet.last_hash),
         "createdAt": s(wallet.created_at),
         "updatedAt": s(wallet.updated_at),
+        **({"recent": s(recent_text(wallet))} if wallet.recent else {}),
     }
+
+
+def recent_text(wallet: Wallet) -> str:
+    """``Wallet.recent`` as stored: one string, the digests space-separated, newest last."""
+    return " ".join(wallet.recent)
 
 
 def wallet_from_item(item: Item) -> Wallet:
@@ -68,6 +74,7 @@ def wallet_from_item(item: Item) -> Wallet:
         created_at=text(item, "createdAt"),
         updated_at=text(item, "updatedAt"),
         current_session=optional_text(item, "currentSession"),
+        recent=tuple((optional_text(item, "recent") or "").split()),
     )
 
 

@@ -26,7 +26,8 @@ stream finding      OP#{operator}#RECON                   FINDING#{finding key}
 published event     {entry pk} (the wallet's)             OUTBOX#{entry sk}       (ttl)
 
 A wallet, its entries and its bets share one partition: one strongly consistent ``BatchGetItem``
-loads all a decision needs, and the local index ``EntriesByVersion`` (pk, entryVersion) lists the
+loads what a decision needs (the wallet, and the bet or the entry where the commit's conditions cannot
+stand in for them), and the local index ``EntriesByVersion`` (pk, entryVersion) lists the
 history newest-first, strongly consistent. Only applied entries carry ``entryVersion`` (a sparse index):
 recorded rejections are idempotency records, not history. An LSI caps a partition at 10 GB, and the
 index projects ALL, so every applied entry is stored twice: at measured item sizes about 3.5 million

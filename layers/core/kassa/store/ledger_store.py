@@ -1,9 +1,11 @@
 """The ledger's storage: one strongly consistent read and one conditional transaction per movement.
 
 ``load`` reads the wallet, the entry with the request's (transaction id, action) and the bet in one
-``BatchGetItem`` with strongly consistent reads (``lean``: not the bet, when the commit's condition
-asserts what the decision assumes of it, ``kassa.domain.movements.assumable_bet``). ``commit`` writes a decision in one
-``TransactWriteItems`` whose conditions make it all-or-nothing against concurrent writers:
+``BatchGetItem`` with strongly consistent reads; on a first attempt (``lean``) only what the commit's
+conditions cannot stand in for: not the entry (assumed absent; read, after the wallet, only when the wallet
+names the id among its recent ones) nor the bet where ``kassa.domain.movements.assumable_bet`` says so.
+``commit`` writes a decision in one ``TransactWriteItems`` whose conditions make it all-or-nothing against
+concurrent writers:
 
 1. the wallet update (or, for a recorded rejection, a condition check) requires the version and the
    status that were read, so two writers can never both spend the same balance, and a lock is never
@@ -28,9 +30,9 @@ answers as a replay). A permanent refusal is ``StoreRefused`` (``kassa.store.out
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -39,7 +41,15 @@ from kassa.audit_log import AuditRecord
 from kassa.clock import iso, parse_instant
 from kassa.deadline import Budget
 from kassa.domain.model import Action, Bet, BetState, Entry, Wallet, WalletStatus
-from kassa.domain.movements import BetWrite, Movement, MovementRequest, MovementState, Rejection, assumable_bet
+from kassa.domain.movements import (
+    BetWrite,
+    Movement,
+    MovementRequest,
+    MovementState,
+    Rejection,
+    assumable_bet,
+    recent_key,
+)
 from kassa.store import codec, cursors, keys
 from kassa.store.audit_store import record_put, write_audited
 from kassa.store.client import TableStore
@@ -53,6 +63,8 @@ from kassa.store.outcomes import (
     write_patiently,
 )
 
+T = TypeVar("T")
+
 # Keys one BatchGetItem may ask for.
 BATCH_GET_LIMIT = 100
 # How far apart two containers' clocks may be: a refusal of a bet decided elsewhere may bear an instant
@@ -64,12 +76,23 @@ class WriteConflict(Exception):
     """The transaction did not commit, or its answer was lost: state changed, DynamoDB refused it for
     now, or nobody knows. Reading again decides."""
 
-    def __init__(self, outcome: Outcome, throttled: bool = False, wallet: Wallet | None = None) -> None:
+    def __init__(
+        self,
+        outcome: Outcome,
+        throttled: bool = False,
+        wallet: Wallet | None = None,
+        entry: Entry | None = None,
+        wallet_seen: Wallet | None = None,
+    ) -> None:
         super().__init__(outcome.value)
         self.outcome = outcome
         self.throttled = throttled
         # When the wallet's condition alone failed: the wallet as it is now (every other condition held).
         self.wallet = wallet
+        # When the entry's condition failed: the entry that holds the id (it was decided before), and the
+        # wallet as it is now if its condition failed too (else the wallet read is still the latest).
+        self.entry = entry
+        self.wallet_seen = wallet_seen
 
 
 class LedgerStore(TableStore):
@@ -146,23 +169,38 @@ class LedgerStore(TableStore):
         *,
         lean: bool = False,
     ) -> tuple[MovementState, list[codec.Item | None]]:
-        """The movement's state, plus ``also`` (a protocol's token or session), in one consistent read."""
+        """The movement's state, plus ``also`` (a protocol's token or session), in one consistent read.
+
+        ``lean`` (a first attempt): the entry is not read unless the wallet names the id among its recent
+        ones (then it is, in a second read: most likely a retry); otherwise it is assumed absent, which the
+        commit's condition asserts. The bet likewise, where ``assumable_bet`` says so."""
+        budget = budget or self.budget()
         assumed, assumed_bet = assumable_bet(request) if lean else (False, None)
         read_bet = bool(request.bet_id) and not assumed
+        entry_key = keys.entry(operator_id, player_id, request.transaction_id, request.action.value)
         wanted = [
             keys.wallet(operator_id, player_id),
-            keys.entry(operator_id, player_id, request.transaction_id, request.action.value),
+            None if lean else entry_key,
             keys.bet(operator_id, player_id, request.bet_id) if read_bet and request.bet_id else None,
             *also,
         ]
-        found = iter(self.get_many([key for key in wanted if key is not None], budget or self.budget()))
-        wallet_item, entry_item = next(found), next(found)
+        found = iter(self.get_many([key for key in wanted if key is not None], budget))
+        wallet_item = next(found)
+        entry_item = None if lean else next(found)
         bet_item = next(found) if read_bet else None
+        wallet = codec.wallet_from_item(wallet_item) if wallet_item else None
+        entry_assumed = False
+        if lean:
+            if wallet is not None and recent_key(request.transaction_id, request.action) in wallet.recent:
+                entry_item = self.read(entry_key, budget)
+            else:
+                entry_assumed = True
         state = MovementState(
-            wallet=codec.wallet_from_item(wallet_item) if wallet_item else None,
+            wallet=wallet,
             existing=codec.entry_from_item(entry_item) if entry_item else None,
             bet=assumed_bet if assumed else codec.bet_from_item(bet_item) if bet_item else None,
             bet_assumed=assumed,
+            entry_assumed=entry_assumed,
         )
         return state, list(found)
 
@@ -184,6 +222,8 @@ class LedgerStore(TableStore):
                     "TableName": self.table,
                     "Item": codec.entry_item(wallet, decision.entry),
                     "ConditionExpression": "attribute_not_exists(pk)",
+                    # The id was decided before: the refusal carries that entry, to answer as a replay.
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
         ]
@@ -199,7 +239,13 @@ class LedgerStore(TableStore):
                 raise refused(error, "commit") from error
             # A failed condition, a conflict or throttle, or a lost answer (the write may have committed):
             # reading again decides (a committed entry is then answered as a replay).
-            raise WriteConflict(outcome, throttled(error), _wallet_now(error)) from error
+            raise WriteConflict(
+                outcome,
+                throttled(error),
+                _wallet_now(error),
+                _refused_item(error, 1, codec.entry_from_item),
+                _refused_item(error, 0, codec.wallet_from_item),
+            ) from error
         return collection_size_gb(answer)
 
     def _wallet_update(self, wallet: Wallet, read_version: int) -> dict[str, Any]:
@@ -207,7 +253,7 @@ class LedgerStore(TableStore):
             "TableName": self.table,
             "Key": keys.wallet(wallet.operator_id, wallet.player_id),
             "UpdateExpression": "SET balance = :balance, bonus = :bonus, version = :version, "
-            "lastHash = :hash, updatedAt = :at",
+            "lastHash = :hash, updatedAt = :at, recent = :recent",
             # The status read is part of the condition: a lock that lands between our read and our
             # write makes this fail and the movement is decided again against the locked wallet.
             "ConditionExpression": "version = :read AND #status = :status",
@@ -221,6 +267,7 @@ class LedgerStore(TableStore):
                 ":version": n(wallet.version),
                 ":hash": s(wallet.last_hash),
                 ":at": s(wallet.updated_at),
+                ":recent": s(codec.recent_text(wallet)),
                 ":read": n(read_version),
             },
         }
@@ -340,6 +387,18 @@ def collection_size_gb(answer: dict[str, Any]) -> float | None:
         if metrics.get("SizeEstimateRangeGB")
     ]
     return max(estimates) if estimates else None
+
+
+def _refused_item(error: Exception, position: int, read: Callable[[codec.Item], T]) -> T | None:
+    """The item at ``position`` of a cancelled commit as its refusal returned it (ALL_OLD), when that
+    item's condition failed, whatever the others did."""
+    if not isinstance(error, ClientError):
+        return None
+    reasons = error.response.get("CancellationReasons") or []
+    if len(reasons) <= position or reasons[position].get("Code") != "ConditionalCheckFailed":
+        return None
+    item = reasons[position].get("Item")
+    return read(item) if item else None
 
 
 def _wallet_now(error: Exception) -> Wallet | None:

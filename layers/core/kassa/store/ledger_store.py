@@ -253,13 +253,14 @@ class LedgerStore(TableStore):
             "TableName": self.table,
             "Key": keys.wallet(wallet.operator_id, wallet.player_id),
             "UpdateExpression": "SET balance = :balance, bonus = :bonus, version = :version, "
-            "lastHash = :hash, updatedAt = :at, recent = :recent",
+            "lastHash = :hash, updatedAt = :at, #recent = :recent",
             # The status read is part of the condition: a lock that lands between our read and our
             # write makes this fail and the movement is decided again against the locked wallet.
             "ConditionExpression": "version = :read AND #status = :status",
             # Lost to another writer: the answer carries the wallet as it is now, to decide again on.
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            "ExpressionAttributeNames": {"#status": "status"},
+            # Both names through placeholders: DynamoDB reserves STATUS, and a name is safer than a guess.
+            "ExpressionAttributeNames": {"#status": "status", "#recent": "recent"},
             "ExpressionAttributeValues": {
                 ":status": s(wallet.status.value),
                 ":balance": n(wallet.balance),

@@ -506,6 +506,26 @@ def test_rule_13_a_replayed_debit_after_the_session_ended_finds_the_committed_be
     assert_ledger(ledger(player), 90, [DEPOSIT, ("bet", 10, "r1")])
 
 
+@pytest.mark.parametrize("retry", ["a new id under the same refId", "the same id, 16 movements later"])
+def test_rule_03_a_duplicate_debit_after_the_session_ended_is_still_bet_already_exist(
+    ow: OneWalletClient, players: Any, ledger: Any, retry: str
+) -> None:
+    """A first attempt assumes the bet and the entry absent (docs/decisions.md 33); the ended session makes
+    admission refuse before any commit could check that, so the ledger must be read before the answer:
+    the duplicate is a duplicate before anything else, not INVALID_SID."""
+    from kassa.domain.movements import RECENT_KEPT
+
+    player = players()
+    expect(ow.call("debit", player.tx("d1", "r1", "10")), "OK", balance="90")
+    later = RECENT_KEPT if retry.startswith("the same id") else 0
+    for i in range(later):  # the debit drops out of the wallet's recent ids
+        assert player.api.move(player.id, "deposit", "1", transactionId=f"later-{i}").status == 201
+    player.kill_session("expired")
+    body = player.tx("d1" if later else "d2", "r1", "10")
+    expect(ow.call("debit", {**body, "uuid": new_id("retry")}), "BET_ALREADY_EXIST", balance=str(90 + later))
+    assert_ledger(ledger(player), 90 + later, [DEPOSIT, ("bet", 10, "r1"), *[("deposit", 1, None)] * later])
+
+
 def test_rule_13_a_refused_debit_replays_as_the_same_refusal(ow: OneWalletClient, players: Any, ledger: Any) -> None:
     player = players(deposit="10")
     expect(ow.call("debit", player.tx("d1", "r1", "50")), "INSUFFICIENT_FUNDS", balance="10")

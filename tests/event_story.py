@@ -50,12 +50,10 @@ from kassa.money import from_units
 from kassa.reconcile.report import GAME_ACTIONS
 from kassa.store.reconcile_store import ReconcileStore
 from kassa_dev.gateway import FunctionRunner, HttpResponse, lambda_result_to_http
-from kassa_dev.sample_events import (  # noqa: F401 - the story's names for what the events assume
+from kassa_dev.sample_events import (
     EVENTS_DIR,
     PLAYER,
-    SAMPLE_API_KEY,
     SAMPLE_KEY_ID,
-    SAMPLE_ONEWALLET_TOKEN,
     SAMPLE_OPERATOR,
     load_event,
     seed_sample_operator,

@@ -40,16 +40,19 @@ from kassa.store.access_store import AccessStore
 from kassa.store.reconcile_store import ReconcileStore
 from kassa_dev import template
 from kassa_dev.gateway import FunctionRunner
-from kassa_dev.stack import LocalStack
-from tests.event_story import (
+from kassa_dev.sample_events import (
     EVENTS_DIR,
     PLAYER,
-    PROVIDER_REPORT_KEY,
-    REPO_ROOT,
-    RUN_PLACEHOLDER,
     SAMPLE_API_KEY,
     SAMPLE_ONEWALLET_TOKEN,
     SAMPLE_OPERATOR,
+    load_event,
+)
+from kassa_dev.stack import LocalStack
+from tests.event_story import (
+    PROVIDER_REPORT_KEY,
+    REPO_ROOT,
+    RUN_PLACEHOLDER,
     SCENARIO,
     SID_PLACEHOLDER,
     Step,
@@ -57,7 +60,6 @@ from tests.event_story import (
     event_files,
     function_for,
     is_onewallet,
-    load_event,
     onewallet_method,
     onewallet_request,
     prefix_of,

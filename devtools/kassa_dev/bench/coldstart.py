@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kassa_dev import sample_events, template
+from kassa_dev.gateway import FunctionRunner
 
 FUNCTIONS = ("auth", "wallet", "transactions", "authorizer", "reconciliation", "console")
 BARE = "bare boto3 handler"
@@ -141,21 +142,14 @@ class Sample:
     wallet_key: dict[str, Any]
 
 
-def _script(name: str) -> str:
+def _script(name: str, runner: FunctionRunner) -> str:
     if name == BARE:
         return _PRELUDE + _BARE + _INITIALISED + _FIRST_BARE + _EPILOGUE
-    spec = template.functions()[_function_id(name)]
+    spec = runner.functions[runner.resolve_id(name)]
     module_name, _, attribute = spec.handler.rpartition(".")
     path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
     load = _FUNCTION.format(path=str(path), client="" if name in NO_CLIENT else _CLIENT)
     return _PRELUDE + load + _INITIALISED + _FIRST_FUNCTION.format(handler=attribute) + _EPILOGUE
-
-
-def _function_id(name: str) -> str:
-    found = template.find_function(name)
-    if found is None:
-        raise KeyError(f"no function {name!r} in template.yaml")
-    return found
 
 
 def _environment(name: str, scratch: str, sample: Sample) -> dict[str, str]:
@@ -198,10 +192,10 @@ def _first_event(name: str, run: int) -> str:
 
 
 def _run(
-    name: str, scratch: str, sample: Sample, run: int, importtime: bool = False
+    name: str, script: str, scratch: str, sample: Sample, run: int, importtime: bool = False
 ) -> tuple[float, float, float, str]:
     """(init seconds, init CPU seconds, first request seconds, stderr) of one cold start."""
-    command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", _script(name)]
+    command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", script]
     env = {**_environment(name, scratch, sample), "KASSA_BENCH_EVENT": _first_event(name, run)}
     done = subprocess.run(  # noqa: S603 - our own interpreter running our own script
         command, env=env, cwd=scratch, capture_output=True, text=True, timeout=120, check=False
@@ -239,46 +233,43 @@ def top_imports(stderr: str, limit: int = 6, first_request: bool = False) -> lis
 
 
 def measure(runs: int = 5, names: tuple[str, ...] = (*FUNCTIONS, BARE), progress: bool = True) -> list[ColdStart]:
+    from kassa_dev.child_process import in_child_process
+
     results = {name: ColdStart(name) for name in names}
-    with tempfile.TemporaryDirectory(prefix="kassa-bench-") as scratch, _sample_stack() as sample:
+    runner = FunctionRunner()
+    scripts = {name: _script(name, runner) for name in names}
+    stack = in_child_process(sample_stack, name="cold-start-stack")
+    with tempfile.TemporaryDirectory(prefix="kassa-bench-") as scratch, stack as sample:
         for name in names:  # the discarded round
-            _run(name, scratch, sample, -1)
+            _run(name, scripts[name], scratch, sample, -1)
         for round_number in range(runs):
             if progress:
                 print(f"  cold start round {round_number + 1}/{runs}", file=sys.stderr, flush=True)
             for name in names:
-                seconds, cpu, first, _ = _run(name, scratch, sample, round_number)
+                seconds, cpu, first, _ = _run(name, scripts[name], scratch, sample, round_number)
                 results[name].runs.append(seconds)
                 results[name].cpu_runs.append(cpu)
                 results[name].first_runs.append(first)
         for name in names:
-            stderr = _run(name, scratch, sample, runs, importtime=True)[3]
+            stderr = _run(name, scripts[name], scratch, sample, runs, importtime=True)[3]
             results[name].top_imports = top_imports(stderr)
             results[name].first_imports = top_imports(stderr, limit=3, first_request=True)
     return list(results.values())
 
 
-def _sample_stack() -> contextlib.AbstractContextManager[Sample]:
-    """The embedded DynamoDB with the sample events' operator and a funded wallet of theirs, in a child
-    process (a fresh moto whatever this process started before or starts after)."""
-    from kassa_dev.child_process import in_child_process
-
-    return in_child_process(sample_stack, name="cold-start-stack")
-
-
 @contextlib.contextmanager
 def sample_stack() -> Iterator[Sample]:
-    """In the child: start and seed the stack; the cold starts get its endpoint and names, never this
-    process's other environment."""
+    """The embedded DynamoDB with the sample events' operator and a funded wallet of theirs; run in a child
+    process of its own (a fresh moto whatever the benchmark started before or starts after). The cold starts
+    get its endpoint and names, never this process's other environment."""
     from kassa.store import keys
-    from kassa_dev.gateway import FunctionRunner
     from kassa_dev.stack import LocalStack, local_aws_environment
 
     with LocalStack(table="kassa-bench-cold") as stack:
         sample_events.seed_sample_operator()
         runner = FunctionRunner()
         for function, event in (("wallet", "wallet-create.json"), ("transactions", "transactions-deposit.json")):
-            _check_answer(function, runner.invoke(_function_id(function), sample_events.load_event(event)))
+            _check_answer(function, runner.invoke(runner.resolve_id(function), sample_events.load_event(event)))
         environment = {
             **local_aws_environment(stack.dynamodb.endpoint_url, stack.table),
             **template.local_environment(stack.resources),

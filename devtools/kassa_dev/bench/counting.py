@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from kassa_dev.bench import workload
+
 READ_UNIT = 4096
 WRITE_UNIT = 1024
 WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
@@ -361,7 +363,7 @@ def silenced_stdout() -> Iterator[None]:
 def measure_costs(stack: Any, api_key: str, samples: int, tag: str) -> list[OperationCost]:
     """Run ``samples`` of each operation per system in-process and return their mean cost."""
     from kassa.store.client import dynamodb
-    from kassa_dev.bench import baseline, workload
+    from kassa_dev.bench import baseline
     from kassa_dev.bench.harness import BenchRunner, gateways
     from kassa_dev.template import authorizer_function_id
 
@@ -438,14 +440,12 @@ def measure_costs(stack: Any, api_key: str, samples: int, tag: str) -> list[Oper
 # The operations whose cost is counted: the workload's, and ``retry``: a new bet sent again right after its
 # answer, as a provider retries (``replay`` sends the i-th bet again after the whole bet and win phases:
 # a replay of a movement many movements back).
-COST_OPERATIONS = ("balance", "bet", "win", "replay", "retry")
+COST_OPERATIONS = (*workload.OPERATIONS, "retry")
 RETRY_FROM = 1000  # the retried bets' numbers, apart from the workload's
 
 
 def _sample(operation: str, player: str, i: int) -> tuple[Any, Any]:
     """(a request sent first and not counted, or None; the request counted) for the i-th sample."""
-    from kassa_dev.bench import workload
-
     if operation == "retry":
         first = workload.bet(player, RETRY_FROM + i)
         return first, workload.Call(first.method, first.path, first.body, 200)
@@ -454,8 +454,6 @@ def _sample(operation: str, player: str, i: int) -> tuple[Any, Any]:
 
 def _opening(player: str) -> list[Any]:
     import json
-
-    from kassa_dev.bench import workload
 
     create = json.dumps({"playerId": player, "currency": workload.CURRENCY}).encode()
     funding = json.dumps({"transactionId": f"{player}-funding", "type": "deposit", "amount": workload.INITIAL_DEPOSIT})

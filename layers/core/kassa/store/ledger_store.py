@@ -30,9 +30,9 @@ answers as a replay). A permanent refusal is ``StoreRefused`` (``kassa.store.out
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -63,10 +63,10 @@ from kassa.store.outcomes import (
     write_patiently,
 )
 
-T = TypeVar("T")
-
 # Keys one BatchGetItem may ask for.
 BATCH_GET_LIMIT = 100
+# Where the commit puts the wallet's action and the entry's among its TransactItems (their refusals' places).
+WALLET_ACTION, ENTRY_ACTION = 0, 1
 # How far apart two containers' clocks may be: a refusal of a bet decided elsewhere may bear an instant
 # this much earlier than the bet it refused.
 CLOCK_MARGIN = timedelta(minutes=5)
@@ -239,13 +239,8 @@ class LedgerStore(TableStore):
                 raise refused(error, "commit") from error
             # A failed condition, a conflict or throttle, or a lost answer (the write may have committed):
             # reading again decides (a committed entry is then answered as a replay).
-            raise WriteConflict(
-                outcome,
-                throttled(error),
-                _wallet_now(error),
-                _refused_item(error, 1, codec.entry_from_item),
-                _refused_item(error, 0, codec.wallet_from_item),
-            ) from error
+            wallet_now, entry, alone = _refusal(error)
+            raise WriteConflict(outcome, throttled(error), wallet_now if alone else None, entry, wallet_now) from error
         return collection_size_gb(answer)
 
     def _wallet_update(self, wallet: Wallet, read_version: int) -> dict[str, Any]:
@@ -390,26 +385,23 @@ def collection_size_gb(answer: dict[str, Any]) -> float | None:
     return max(estimates) if estimates else None
 
 
-def _refused_item(error: Exception, position: int, read: Callable[[codec.Item], T]) -> T | None:
-    """The item at ``position`` of a cancelled commit as its refusal returned it (ALL_OLD), when that
-    item's condition failed, whatever the others did."""
-    if not isinstance(error, ClientError):
-        return None
-    reasons = error.response.get("CancellationReasons") or []
-    if len(reasons) <= position or reasons[position].get("Code") != "ConditionalCheckFailed":
-        return None
-    item = reasons[position].get("Item")
-    return read(item) if item else None
-
-
-def _wallet_now(error: Exception) -> Wallet | None:
-    """The wallet a cancelled commit returned (ALL_OLD) when its condition was the only one to fail: the
-    entry is still absent and the bet as read, so the movement can be decided again without a read."""
-    if not isinstance(error, ClientError):
-        return None
-    reasons = error.response.get("CancellationReasons") or []
+def _refusal(error: Exception) -> tuple[Wallet | None, Entry | None, bool]:
+    """What a cancelled commit's refusal returned (ALL_OLD): the wallet when its condition failed; the entry
+    when its condition failed (the id was decided before); and whether the wallet's condition was the only
+    one to fail (then the entry is still absent and the bet as read: decide again on that wallet)."""
+    reasons = (error.response.get("CancellationReasons") or []) if isinstance(error, ClientError) else []
     codes = [str(reason.get("Code") or "None") for reason in reasons]
-    if not codes or codes[0] != "ConditionalCheckFailed" or any(code != "None" for code in codes[1:]):
-        return None
-    item = reasons[0].get("Item")
-    return codec.wallet_from_item(item) if item else None
+
+    def returned(position: int) -> codec.Item | None:
+        if position >= len(codes) or codes[position] != "ConditionalCheckFailed":
+            return None
+        item: codec.Item | None = reasons[position].get("Item")
+        return item
+
+    wallet_item, entry_item = returned(WALLET_ACTION), returned(ENTRY_ACTION)
+    alone = wallet_item is not None and all(code == "None" for code in codes[ENTRY_ACTION:])
+    return (
+        codec.wallet_from_item(wallet_item) if wallet_item else None,
+        codec.entry_from_item(entry_item) if entry_item else None,
+        alone,
+    )

@@ -1,11 +1,13 @@
 """The cold-start benchmark (kassa_dev.bench.coldstart) measures what it says: each function's import and
-init, then its first request against a seeded embedded DynamoDB, and refuses a first request that failed."""
+init in Lambda's environment, then its first request and the same request warm against a seeded embedded
+DynamoDB, and refuses a first request that failed."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +36,7 @@ def test_imports_are_split_between_the_cold_start_and_the_first_request() -> Non
         ("wallet", {"statusCode": 404, "body": "{}"}),
         ("authorizer", {"isAuthorized": False}),
         (coldstart.BARE, {}),  # no Item: the wallet was not there
+        (coldstart.PYDANTIC_FLOOR, {}),
         ("transactions", "not a response"),
     ],
 )
@@ -53,13 +56,26 @@ def test_a_measurement_times_init_and_the_first_request() -> None:
         "from kassa_dev.bench import coldstart as c\n"
         "if __name__ == '__main__':\n"
         "    found = c.measure(runs=1, names=('console', c.BARE), progress=False)\n"
-        "    print(json.dumps([[r.name, r.runs, r.first_runs, r.first_imports] for r in found]))\n"
+        "    print(json.dumps([[r.name, r.runs, r.first_runs, r.warm_runs, r.first_imports] for r in found]))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     (console, bare) = json.loads(done.stdout.strip().splitlines()[-1])
-    for name, runs, first_runs, _ in (console, bare):
+    for name, runs, first_runs, warm_runs, _ in (console, bare):
         assert len(runs) == 1 and runs[0] > 0, name
         assert len(first_runs) == 1 and first_runs[0] > 0, name
-    # As deployed, the console's first request starts the tracer (template.yaml: Tracing Active).
-    assert "aws_xray_sdk" in [package for package, _ in console[3]]
+        assert len(warm_runs) == 1 and warm_runs[0] > 0, name
+    # As deployed (template.yaml: Tracing Active), in Lambda's environment: the tracer was built at init, so
+    # the requests import nothing of the X-Ray SDK (tests/contract/test_tracing.py).
+    assert "aws_xray_sdk" not in [package for package, _ in console[4]]
+
+
+def test_the_cold_starts_run_in_lambdas_environment(tmp_path: Path) -> None:
+    sample = coldstart.Sample({"KASSA_TABLE": "kassa-bench-cold"}, {})
+    environment = coldstart._environment("wallet", str(tmp_path), sample, "/var/task")
+    # The X-Ray SDK tells Lambda by LAMBDA_TASK_ROOT; without it, it builds a sampler with an X-Ray client.
+    assert environment["LAMBDA_TASK_ROOT"] == "/var/task"
+    assert "Sampled=1" in environment["_X_AMZN_TRACE_ID"]
+    assert environment["AWS_XRAY_DAEMON_ADDRESS"].startswith("127.0.0.1:")
+    assert "POWERTOOLS_TRACE_DISABLED" not in environment
+    assert environment["KASSA_TABLE"] == "kassa-bench-cold"

@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     tag = "b" + uuid.uuid4().hex[:6]
 
     # Cold start first, while this benchmark runs nothing else.
-    _progress(f"cold start: {len(coldstart.FUNCTIONS)} handlers + the bare one, {args.cold_runs} runs each")
+    _progress(
+        f"cold start: {len(coldstart.FUNCTIONS)} handlers, the bare one and its pydantic floor, "
+        f"{args.cold_runs} runs each"
+    )
     run.cold = coldstart.measure(args.cold_runs)
 
     _progress(f"starting the local stack with {workers} workers")

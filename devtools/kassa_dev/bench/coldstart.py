@@ -1,14 +1,15 @@
 """Cold start: import + init time of each function's handler module, each time in a fresh interpreter.
 
 For every function (``functions/<name>/app.py``) a new ``python`` process, with the environment Lambda
-would give it (the template's variables, the function name, credentials in the environment), times
-from just before the handler module is imported to just after what its first invocation needs is built
-(the module, then ``kassa.store.client.dynamodb()``). The floor is a bare handler that only does
-``import boto3; boto3.client("dynamodb")``. Interpreter start-up is the same for both and is not
-counted. The runs go round-robin over the targets (so a burst of load elsewhere on the machine does not
-land on one target only), after one discarded round that warms the OS file cache and ``__pycache__``;
-the figure is the median. Each run also reports the CPU time it used (user + system): on a machine busy
-with other work, wall time includes waiting for a core, CPU time does not.
+would give it (its defined runtime variables, the template's variables, credentials in the environment),
+times from just before the handler module is imported to just after what its first invocation needs is
+built (the module, then ``kassa.store.client.dynamodb()``). The floor is a bare handler that only does
+``import boto3; boto3.client("dynamodb")``; beside it, the same handler that also imports pydantic v2 and
+builds one model, the floor of any function that validates with the required stack. Interpreter start-up
+is the same for all and is not counted. The runs go round-robin over the targets (so a burst of load
+elsewhere on the machine does not land on one target only), after one discarded round that warms the OS
+file cache and ``__pycache__``; the figure is the median. Each run also reports the CPU time it used (user
++ system): on a machine busy with other work, wall time includes waiting for a core, CPU time does not.
 
 One more run per target under ``python -X importtime`` lists where the import time goes, by top-level
 package (self time of its modules, from the handler's first import on).
@@ -16,8 +17,9 @@ package (self time of its modules, from the handler's first import on).
 Each run then times the first request after that cold start: one invocation of the handler with a sample
 event (``events/``, as API Gateway hands it over) against the embedded DynamoDB, seeded as the sample
 events expect; the bare handler's first request is a strongly consistent ``GetItem`` of the same wallet.
-What a first request pays beyond a warm one (the first connection, first validation of a model, the
-first JSON serialisation) is in it; DynamoDB's own latency is moto's here.
+Then the same request once more (a new bet for the transactions function): the difference is what a first
+request pays beyond a warm one (the first connection, the first validation of a model, the first JSON
+serialisation); DynamoDB's own latency is moto's here.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ from kassa_dev.gateway import FunctionRunner
 
 FUNCTIONS = ("auth", "wallet", "transactions", "authorizer", "reconciliation", "console")
 BARE = "bare boto3 handler"
+# The bare handler that also imports pydantic v2 and builds one model: the floor of any function that
+# validates with the required stack at init (a reference, not a function of the template).
+PYDANTIC_FLOOR = "bare handler + pydantic"
+REFERENCES = (BARE, PYDANTIC_FLOOR)
 # Functions whose first invocation needs no DynamoDB client (the console serves files only).
 NO_CLIENT = frozenset({"console"})
 # The sample event each function's first request is timed with (read-only, or writing something new each
@@ -75,6 +81,12 @@ _BARE = """
 import boto3
 client = boto3.client("dynamodb")
 """
+_PYDANTIC = """
+import pydantic
+class Probe(pydantic.BaseModel):
+    amount: str
+Probe(amount="1.00")
+"""
 _INITIALISED = f"""
 seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
 sys.stderr.write({FIRST_MARKER!r} + "\\n"); sys.stderr.flush()
@@ -93,21 +105,28 @@ class Context:
     log_stream_name = "local"
     def get_remaining_time_in_millis(self):
         return 10_000
-event = json.loads(os.environ["KASSA_BENCH_EVENT"])
-first_started = time.perf_counter()
-answer = module.{handler}(event, Context())
-first = time.perf_counter() - first_started
+def invoke(variable):
+    event = json.loads(os.environ[variable])
+    invoked = time.perf_counter()
+    return module.{handler}(event, Context()), time.perf_counter() - invoked
+answer, first = invoke("KASSA_BENCH_EVENT")
+warm_answer, warm = invoke("KASSA_BENCH_WARM_EVENT")
 """
 _FIRST_BARE = """
 import os
-first_started = time.perf_counter()
-answer = client.get_item(
-    TableName=os.environ["KASSA_TABLE"], Key=json.loads(os.environ["KASSA_BENCH_KEY"]), ConsistentRead=True
-)
-first = time.perf_counter() - first_started
+def get_item():
+    invoked = time.perf_counter()
+    key = json.loads(os.environ["KASSA_BENCH_KEY"])
+    found = client.get_item(TableName=os.environ["KASSA_TABLE"], Key=key, ConsistentRead=True)
+    return found, time.perf_counter() - invoked
+answer, first = get_item()
+warm_answer, warm = get_item()
 """
 _EPILOGUE = """
-print(json.dumps({"seconds": seconds, "cpu": cpu, "first": first, "answer": answer}, default=str))
+print(json.dumps(
+    {"seconds": seconds, "cpu": cpu, "first": first, "warm": warm, "answer": answer, "warm_answer": warm_answer},
+    default=str,
+))
 """
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 
@@ -118,6 +137,7 @@ class ColdStart:
     runs: list[float] = field(default_factory=list)  # seconds, wall clock
     cpu_runs: list[float] = field(default_factory=list)  # seconds of CPU (user + system) of the same runs
     first_runs: list[float] = field(default_factory=list)  # seconds of the first request after each
+    warm_runs: list[float] = field(default_factory=list)  # seconds of the same request again, right after
     top_imports: list[tuple[str, float]] = field(default_factory=list)  # (package, ms of self time)
     first_imports: list[tuple[str, float]] = field(default_factory=list)  # what the first request imported
 
@@ -133,6 +153,10 @@ class ColdStart:
     def first_median(self) -> float:
         return statistics.median(self.first_runs) if self.first_runs else float("nan")
 
+    @property
+    def warm_median(self) -> float:
+        return statistics.median(self.warm_runs) if self.warm_runs else float("nan")
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -142,20 +166,36 @@ class Sample:
     wallet_key: dict[str, Any]
 
 
-def _script(name: str, runner: FunctionRunner) -> str:
-    if name == BARE:
-        return _PRELUDE + _BARE + _INITIALISED + _FIRST_BARE + _EPILOGUE
+@dataclass(frozen=True)
+class Target:
+    """One function's cold-start script, and the directory Lambda would unpack its code to."""
+
+    name: str
+    script: str
+    code_dir: str
+
+
+def _target(name: str, runner: FunctionRunner, scratch: str) -> Target:
+    if name in REFERENCES:
+        init = _BARE + (_PYDANTIC if name == PYDANTIC_FLOOR else "")
+        return Target(name, _PRELUDE + init + _INITIALISED + _FIRST_BARE + _EPILOGUE, scratch)
     spec = runner.functions[runner.resolve_id(name)]
     module_name, _, attribute = spec.handler.rpartition(".")
     path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
     load = _FUNCTION.format(path=str(path), client="" if name in NO_CLIENT else _CLIENT)
-    return _PRELUDE + load + _INITIALISED + _FIRST_FUNCTION.format(handler=attribute) + _EPILOGUE
+    script = _PRELUDE + load + _INITIALISED + _FIRST_FUNCTION.format(handler=attribute) + _EPILOGUE
+    return Target(name, script, str(spec.code_dir))
 
 
-def _environment(name: str, scratch: str, sample: Sample) -> dict[str, str]:
-    """What Lambda gives a function: the template's variables, its name, credentials, a region; and the
-    embedded DynamoDB's endpoint and names, for the first request."""
+def _environment(name: str, scratch: str, sample: Sample, code_dir: str) -> dict[str, str]:
+    """What Lambda gives a function (its defined runtime variables: the name, credentials, a region, where
+    its code is, the trace header of a sampled invocation and the X-Ray daemon's address) and the template's
+    variables; and the embedded DynamoDB's endpoint and names, for the first request.
+
+    ``LAMBDA_TASK_ROOT`` matters beyond form: the X-Ray SDK tells Lambda by it, and outside Lambda it builds
+    a sampler that polls X-Ray through a botocore client of its own, which Lambda never does."""
     env = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if key in os.environ}
+    function_name = name if name not in REFERENCES else "bare"
     env.update(
         {
             "HOME": scratch,
@@ -167,8 +207,20 @@ def _environment(name: str, scratch: str, sample: Sample) -> dict[str, str]:
             # No config or credentials files, as in Lambda.
             "AWS_CONFIG_FILE": os.path.join(scratch, "no-config"),
             "AWS_SHARED_CREDENTIALS_FILE": os.path.join(scratch, "no-credentials"),
-            "AWS_LAMBDA_FUNCTION_NAME": name if name != BARE else "bare",
+            "AWS_LAMBDA_FUNCTION_NAME": function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+            "LAMBDA_TASK_ROOT": code_dir,
+            "TZ": ":UTC",
+            # Lambda sets the header per invocation (one is enough: a process runs one), and its daemon
+            # listens on a link-local address; here it is this machine's loopback, where nothing listens.
+            "_X_AMZN_TRACE_ID": "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "POWERTOOLS_SERVICE_NAME": "kassa",
             "POWERTOOLS_METRICS_NAMESPACE": "Kassa",
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -180,23 +232,38 @@ def _environment(name: str, scratch: str, sample: Sample) -> dict[str, str]:
     return env
 
 
-def _first_event(name: str, run: int) -> str:
-    if name == BARE:
+def _first_event(name: str, run: int, warm: bool = False) -> str:
+    """The sample event of ``name``'s first request (or of the warm one right after it)."""
+    if name in REFERENCES:
         return ""
     event = sample_events.load_event(FIRST_EVENTS[name])
-    if name == "transactions":  # a new bet each run, not a replay of the last one
+    if name == "transactions":  # a new bet each time, not a replay of the last one
+        suffix = f"{run}-{os.getpid()}{'-warm' if warm else ''}"
         body = json.loads(event["body"])
-        body.update(transactionId=f"cold-{run}-{os.getpid()}", betId=f"cold-bet-{run}-{os.getpid()}")
+        body.update(transactionId=f"cold-{suffix}", betId=f"cold-bet-{suffix}")
         event["body"] = json.dumps(body)
     return json.dumps(event)
 
 
-def _run(
-    name: str, script: str, scratch: str, sample: Sample, run: int, importtime: bool = False
-) -> tuple[float, float, float, str]:
-    """(init seconds, init CPU seconds, first request seconds, stderr) of one cold start."""
-    command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", script]
-    env = {**_environment(name, scratch, sample), "KASSA_BENCH_EVENT": _first_event(name, run)}
+@dataclass(frozen=True)
+class Run:
+    """One cold start: init (wall and CPU seconds), the first request and the same request again (seconds)."""
+
+    seconds: float
+    cpu: float
+    first: float
+    warm: float
+    stderr: str
+
+
+def _run(target: Target, scratch: str, sample: Sample, run: int, importtime: bool = False) -> Run:
+    name = target.name
+    command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", target.script]
+    env = {
+        **_environment(name, scratch, sample, target.code_dir),
+        "KASSA_BENCH_EVENT": _first_event(name, run),
+        "KASSA_BENCH_WARM_EVENT": _first_event(name, run, warm=True),
+    }
     done = subprocess.run(  # noqa: S603 - our own interpreter running our own script
         command, env=env, cwd=scratch, capture_output=True, text=True, timeout=120, check=False
     )
@@ -204,12 +271,14 @@ def _run(
         raise RuntimeError(f"cold start of {name} failed:\n{done.stderr[-3000:]}")
     timing = json.loads(done.stdout.strip().splitlines()[-1])
     _check_answer(name, timing["answer"])
-    return float(timing["seconds"]), float(timing["cpu"]), float(timing["first"]), done.stderr
+    _check_answer(name, timing["warm_answer"])
+    seconds, cpu, first, warm = (float(timing[key]) for key in ("seconds", "cpu", "first", "warm"))
+    return Run(seconds, cpu, first, warm, done.stderr)
 
 
 def _check_answer(name: str, answer: Any) -> None:
     """A first request that failed would time an error path: refuse the figure."""
-    if name == BARE:
+    if name in REFERENCES:
         ok = isinstance(answer, dict) and "Item" in answer
     elif name == "authorizer":
         ok = isinstance(answer, dict) and answer.get("isAuthorized") is True
@@ -232,26 +301,29 @@ def top_imports(stderr: str, limit: int = 6, first_request: bool = False) -> lis
     return [(package, microseconds / 1000) for package, microseconds in by_package.most_common(limit)]
 
 
-def measure(runs: int = 5, names: tuple[str, ...] = (*FUNCTIONS, BARE), progress: bool = True) -> list[ColdStart]:
+def measure(
+    runs: int = 5, names: tuple[str, ...] = (*FUNCTIONS, *REFERENCES), progress: bool = True
+) -> list[ColdStart]:
     from kassa_dev.child_process import in_child_process
 
     results = {name: ColdStart(name) for name in names}
     runner = FunctionRunner()
-    scripts = {name: _script(name, runner) for name in names}
     stack = in_child_process(sample_stack, name="cold-start-stack")
     with tempfile.TemporaryDirectory(prefix="kassa-bench-") as scratch, stack as sample:
+        targets = {name: _target(name, runner, scratch) for name in names}
         for name in names:  # the discarded round
-            _run(name, scripts[name], scratch, sample, -1)
+            _run(targets[name], scratch, sample, -1)
         for round_number in range(runs):
             if progress:
                 print(f"  cold start round {round_number + 1}/{runs}", file=sys.stderr, flush=True)
             for name in names:
-                seconds, cpu, first, _ = _run(name, scripts[name], scratch, sample, round_number)
-                results[name].runs.append(seconds)
-                results[name].cpu_runs.append(cpu)
-                results[name].first_runs.append(first)
+                done = _run(targets[name], scratch, sample, round_number)
+                results[name].runs.append(done.seconds)
+                results[name].cpu_runs.append(done.cpu)
+                results[name].first_runs.append(done.first)
+                results[name].warm_runs.append(done.warm)
         for name in names:
-            stderr = _run(name, scripts[name], scratch, sample, runs, importtime=True)[3]
+            stderr = _run(targets[name], scratch, sample, runs, importtime=True).stderr
             results[name].top_imports = top_imports(stderr)
             results[name].first_imports = top_imports(stderr, limit=3, first_request=True)
     return list(results.values())
@@ -268,8 +340,11 @@ def sample_stack() -> Iterator[Sample]:
     with LocalStack(table="kassa-bench-cold") as stack:
         sample_events.seed_sample_operator()
         runner = FunctionRunner()
-        for function, event in (("wallet", "wallet-create.json"), ("transactions", "transactions-deposit.json")):
-            _check_answer(function, runner.invoke(runner.resolve_id(function), sample_events.load_event(event)))
+        deposit = sample_events.load_event("transactions-deposit.json")
+        # Enough for every bet the cold starts place (two per run), whatever the number of runs.
+        deposit["body"] = json.dumps({**json.loads(deposit["body"]), "amount": "1000000.00"})
+        for function, event in (("wallet", sample_events.load_event("wallet-create.json")), ("transactions", deposit)):
+            _check_answer(function, runner.invoke(runner.resolve_id(function), event))
         environment = {
             **local_aws_environment(stack.dynamodb.endpoint_url, stack.table),
             **template.local_environment(stack.resources),

@@ -739,8 +739,8 @@ def _cold_start_unmet(run: Run) -> list[str]:
         "- **First request of a bet.** A bet is two DynamoDB requests (the wallet's read and the commit) where "
         f"the bare handler's first request is one `GetItem`: the same bet warm takes {_ms(bet.warm_median)} ms, "
         f"{bet.warm_median / bare.first_median:.1f}x the bare first `GetItem` already; the first pays "
-        f"{_ms(max(bet.first_median - bet.warm_median, 0.0))} ms beyond it (each route's models are built on "
-        "first use).",
+        f"{_ms(max(bet.first_median - bet.warm_median, 0.0))} ms beyond it (the bare handler's first `GetItem` "
+        f"pays {_ms(max(bare.first_median - bare.warm_median, 0.0))} ms beyond its warm one).",
         "- **First request of the reconciliation routes.** The reconciliation function is also the stream "
         "consumer: its HTTP routes import their resolver and models on first use, so a stream batch's cold "
         "start never pays for them. A function of their own (same code, its own handler) would start them "

@@ -233,7 +233,9 @@ class Tenant:
         return self.stream_findings(run_id)
 
     def audit(self) -> list[dict[str, Any]]:
-        return [finding.as_dict() for finding in runs.audit_operator(self.operator_id, ReconcileStore())]
+        found, walk = runs.audit_operator(self.operator_id, ReconcileStore())
+        assert walk["complete"], walk  # outside Lambda a walk has all the time it needs
+        return [finding.as_dict() for finding in found]
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         return ReconcileStore().get_run(self.operator_id, run_id)

@@ -1,8 +1,11 @@
 """The hourly audit is incremental (issue 11): each wallet from the checkpoint the last audit left, its
-walk stops in time and goes on next hour, and a run whose invocation died is finished by the next one."""
+walk stops in time and goes on next hour, and a run whose invocation died is finished by the next one. A
+full audit too long for one invocation goes on in the next."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +17,7 @@ from kassa.operators import AuditPolicy
 from kassa.reconcile import runs
 from kassa.store import keys
 from kassa.store.reconcile_store import ReconcileStore
-from tests.reconciliation.conftest import Tenant, triples
+from tests.reconciliation.conftest import Stream, Tenant, triples
 
 
 def scheduled(tenant: Tenant) -> tuple[dict[str, Any], list[tuple[str, str, int | None]]]:
@@ -152,3 +155,60 @@ def test_a_run_that_died_is_finished_by_the_next_scheduled_audit(tenant: Tenant)
     dead, alive = store.get_run(tenant.operator_id, dead_id), store.get_run(tenant.operator_id, alive_id)
     assert dead is not None and dead["status"] == "completed" and dead["counts"] == {}
     assert alive is not None and alive["status"] == "running"
+
+
+class OneWalletPerInvocation:
+    """A walk's budget with time for one wallet: as if each invocation ran out after auditing one."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    @classmethod
+    def of(cls, seconds: float) -> OneWalletPerInvocation:
+        return cls()
+
+    def remaining(self) -> float:
+        self.asked += 1
+        return runs.WALK_SECONDS if self.asked == 1 else 0.0
+
+
+def test_a_full_audit_too_long_for_one_invocation_goes_on_in_the_next(
+    tenant: Tenant, stream: Stream, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    players = sorted(tenant.open_wallet() for _ in range(4))
+    for player in players:
+        tenant.move(player, "deposit", "10")
+    for player in (players[0], players[3]):  # found in the first part and in the last
+        tenant.set_attribute(tenant.wallet_key(player), "balance", {"N": "123"})
+    stream.drain()
+    monkeypatch.setattr(runs, "Budget", OneWalletPerInvocation)
+
+    started = tenant.api.post("/v1/reconciliations", {"type": "audit"})
+    assert started.status == 202, started.body
+    run_id = started.json()["runId"]
+    stream.drain()  # each part puts the run back to pending; the stream starts the next
+
+    run = tenant.api.get(f"/v1/reconciliations/{run_id}").json()
+    assert run["status"] == "completed", run
+    assert run["walk"] == {"wallets": 4, "complete": True}
+    assert run["counts"] == {"balance_mismatch": 2}
+    expected = [("balance_mismatch", players[0], 1), ("balance_mismatch", players[3], 1)]
+    assert triples(tenant.run_findings(run_id)) == expected
+    report = stack.client("s3").get_object(Bucket=os.environ["KASSA_RESULTS_BUCKET"], Key=run["resultsKey"])
+    assert sorted(triples(json.loads(report["Body"].read())["findings"])) == expected
+
+
+def test_the_hourly_audit_is_done_before_a_dead_run_is_taken_up(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done: list[str] = []
+    monkeypatch.setattr(runs, "reclaim_dead_runs", lambda operator_id, store: done.append("reclaim"))
+    original = runs.audit_incrementally
+
+    def incremental(operator_id: str, store: ReconcileStore) -> Any:
+        done.append("hourly")
+        return original(operator_id, store)
+
+    monkeypatch.setattr(runs, "audit_incrementally", incremental)
+    scheduled(tenant)
+    assert done == ["hourly", "reclaim"]

@@ -37,7 +37,8 @@ class RunSummary(Model):
     type: str
     # An audit's: "full" (asked for: every entry) or "incremental" (hourly: from each wallet's checkpoint).
     mode: str | None = None
-    # An incremental audit's walk: wallets audited, whether it reached the last, where the next goes on.
+    # An audit's walk: wallets audited, whether it reached the last, where the next goes on (a full audit
+    # too long for one invocation goes on in the next, a pending run again; an hourly one, next hour).
     walk: dict[str, Any] | None = None
     status: str
     createdAt: str

@@ -5,7 +5,10 @@ once (``claim_run``: pending -> running), with its findings under the run, count
 and the full JSON report in the results bucket. A run whose invocation died while it was "running" is
 claimed again and finished by the next scheduled audit of its operator (``reclaim_dead_runs``).
 
-An audit asked for (API, CLI) is *full*: every wallet from its first entry. The hourly audit is
+An audit asked for (API, CLI) is *full*: every wallet from its first entry. It too walks the wallets only
+while its invocation has time; then it goes back to ``pending`` with where it stopped, and the stream, which
+starts pending runs, starts the next part in another invocation (its report is written after the last).
+The hourly audit is
 *incremental*: each wallet from its checkpoint (what the last audit verified, ``kassa.reconcile.audit``),
 its new entries read eventually consistent, so its cost grows with what changed, not with the ledger; and
 it walks the operator's wallets only while its invocation has time, leaving a cursor where it stopped for
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,13 +91,15 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
     run = store.get_run(operator_id, run_id)
     if run is None or not store.claim_run(operator_id, run_id, now_iso(), iso_ago(RUN_LEASE)):
         return None
+    resumed_after = (run.get("walk") or {}).get("resumeAfter") if _is_full_audit(run) else None
     try:
         if run["type"] == REPORT:
             found = match_report(operator_id, run["s3Key"], store)
         elif run.get("mode") == INCREMENTAL:
             found, run["walk"] = audit_incrementally(operator_id, store)
         else:
-            found = audit_operator(operator_id, store)
+            found, walk = audit_operator(operator_id, store, after=resumed_after)
+            run["walk"] = {**walk, "wallets": (run.get("walk") or {}).get("wallets", 0) + walk["wallets"]}
         status, error = "completed", None
     except errors.KassaError as failure:
         found, status, error = [], "failed", failure.detail
@@ -108,15 +114,36 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
             logger.warning("ledger discrepancy", extra=facts)
             metrics.add_metric(name="LedgerDiscrepancies", unit="Count", value=1)
     counts = dict(Counter(finding.kind.value for finding in found))
+    if resumed_after is not None:  # the counts of the parts audited before
+        counts = dict(Counter(run.get("counts") or {}) + Counter(counts))
+    if status == "completed" and _is_full_audit(run) and not run["walk"]["complete"]:
+        return _continue_later(operator_id, {**run, "counts": counts}, store)
     run = {**run, "status": status, "completedAt": now, "counts": counts, "error": error}
+    reported = [f.as_dict() for f in found] if resumed_after is None else store.run_findings(operator_id, run_id)
     try:
-        run["resultsKey"] = _write_results(operator_id, run, found)
+        run["resultsKey"] = _write_results(operator_id, run, reported)
     except Exception:  # the run's outcome is in the table either way; it must not stay "running"
         logger.exception("run report not written", extra={"operatorId": operator_id, "runId": run_id})
         run["resultsKey"] = None
     store.put_run(operator_id, run_id, run)
     metrics.add_metric(name="ReconciliationRuns", unit="Count", value=1)
     logger.info("reconciliation run finished", extra={"operatorId": operator_id, "runId": run_id, "counts": counts})
+    return run
+
+
+def _is_full_audit(run: dict[str, Any]) -> bool:
+    return bool(run["type"] == AUDIT and run.get("mode") != INCREMENTAL)
+
+
+def _continue_later(operator_id: str, run: dict[str, Any], store: ReconcileStore) -> dict[str, Any]:
+    """A full audit that ran out of its invocation's time goes back to pending, with where it stopped: the
+    stream sees it pending again and starts another invocation, which goes on from there. Its findings so far
+    are recorded under the run; its report is written when the last part is done."""
+    run = {**run, "status": "pending"}
+    store.put_run(operator_id, run["runId"], run)
+    logger.info(
+        "reconciliation run continues", extra={"operatorId": operator_id, "runId": run["runId"], "walk": run["walk"]}
+    )
     return run
 
 
@@ -129,10 +156,13 @@ def run_now(
 
 
 def scheduled_audit(operator_id: str) -> dict[str, Any] | None:
-    """The hourly audit of one operator: first finish what died, then an incremental audit."""
+    """The hourly audit of one operator (incremental), then finish what died. The hour's own audit comes
+    first: a dead full audit goes on from where it stopped and, out of time, in another invocation, so a
+    run too long for one invocation never takes the hourly audit down with it."""
     store = ReconcileStore()
+    run = execute(operator_id, start_run(operator_id, AUDIT, store=store, mode=INCREMENTAL), store)
     reclaim_dead_runs(operator_id, store)
-    return execute(operator_id, start_run(operator_id, AUDIT, store=store, mode=INCREMENTAL), store)
+    return run
 
 
 def reclaim_dead_runs(operator_id: str, store: ReconcileStore) -> None:
@@ -148,24 +178,40 @@ def _stale_before(policy: AuditPolicy) -> str:
     return iso_ago(timedelta(hours=policy.stale_bet_hours))
 
 
-def audit_incrementally(operator_id: str, store: ReconcileStore) -> tuple[list[Finding], dict[str, Any]]:
-    """Each wallet from its checkpoint, as long as the invocation has time; where it stopped is kept."""
-    policy = AuditPolicy.from_item(AccessStore().get_operator(operator_id))
-    stale_before, walk = _stale_before(policy), Budget.of(WALK_SECONDS)
-    after = store.audit_cursor(operator_id)
+def _walk(
+    operator_id: str, store: ReconcileStore, after: str | None, audit: Callable[[str], list[Finding]]
+) -> tuple[list[Finding], dict[str, Any]]:
+    """``audit`` each of the operator's wallets after ``after``, in order, as long as the invocation has
+    time; the walk says how many it audited, and where to go on from if it stopped."""
+    walk = Budget.of(WALK_SECONDS)
     found: list[Finding] = []
     audited, last = 0, after
     for player in store.players(operator_id):
         if after is not None and player <= after:
             continue
         if walk.remaining() < WALK_MARGIN_SECONDS:
-            store.save_audit_cursor(operator_id, last)
             return found, {"wallets": audited, "complete": False, "resumeAfter": last}
-        found += _audit_from_checkpoint(operator_id, player, store, stale_before, policy)
+        found += audit(player)
         audited, last = audited + 1, player
-    if after is not None:
-        store.save_audit_cursor(operator_id, None)
     return found, {"wallets": audited, "complete": True}
+
+
+def audit_incrementally(operator_id: str, store: ReconcileStore) -> tuple[list[Finding], dict[str, Any]]:
+    """Each wallet from its checkpoint, as long as the invocation has time; where it stopped is kept."""
+    policy = AuditPolicy.from_item(AccessStore().get_operator(operator_id))
+    stale_before = _stale_before(policy)
+    after = store.audit_cursor(operator_id)
+    found, walk = _walk(
+        operator_id,
+        store,
+        after,
+        lambda player: _audit_from_checkpoint(operator_id, player, store, stale_before, policy),
+    )
+    if not walk["complete"]:
+        store.save_audit_cursor(operator_id, walk["resumeAfter"])
+    elif after is not None:
+        store.save_audit_cursor(operator_id, None)
+    return found, walk
 
 
 def _audit_from_checkpoint(
@@ -189,19 +235,24 @@ def _audit_from_checkpoint(
     return found
 
 
-def audit_operator(operator_id: str, store: ReconcileStore) -> list[Finding]:
+def audit_operator(
+    operator_id: str, store: ReconcileStore, after: str | None = None
+) -> tuple[list[Finding], dict[str, Any]]:
+    """Every wallet after ``after`` from its first entry, as long as the invocation has time."""
     policy = AuditPolicy.from_item(AccessStore().get_operator(operator_id))
     stale_before = _stale_before(policy)
-    found: list[Finding] = []
-    for player in store.players(operator_id):
+
+    def audit(player: str) -> list[Finding]:
         wallet, applied, _, bets = store.partition(operator_id, player)
         if wallet is None:
-            continue
-        found += audit_wallet(wallet, applied)
+            return []
+        found = audit_wallet(wallet, applied)
         for bet in bets:
             if bet.state is BetState.OPEN and bet.created_at < stale_before:
                 found.append(_stale(operator_id, player, bet, policy))
-    return found
+        return found
+
+    return _walk(operator_id, store, after, audit)
 
 
 def _stale(operator_id: str, player_id: str, bet: Bet, policy: AuditPolicy) -> Finding:
@@ -260,9 +311,9 @@ def audit_one_wallet(operator_id: str, player_id: str, store: ReconcileStore | N
     }
 
 
-def _write_results(operator_id: str, run: dict[str, Any], found: list[Finding]) -> str:
+def _write_results(operator_id: str, run: dict[str, Any], findings: list[dict[str, Any]]) -> str:
     key = f"{operator_id}/{run['runId']}.json"
-    report = {**run, "operatorId": operator_id, "findings": [finding.as_dict() for finding in found]}
+    report = {**run, "operatorId": operator_id, "findings": findings}
     aws("s3").put_object(
         Bucket=settings().results_bucket,
         Key=key,

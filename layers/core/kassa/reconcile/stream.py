@@ -4,7 +4,8 @@ Each record is checked against the table as it is now (strongly consistent reads
 transaction need not arrive together or in order, and a redelivered record finds what it found before:
 findings are written once under a stable key, and an event is published only by the call that wrote its
 finding or its outbox marker. Records of other item types (bets, sessions, credentials) are not the
-verifier's business, except a pending reconciliation run, which the stream starts (see ``runs``).
+verifier's business, except a reconciliation run that became pending (made, or a full audit handing its
+rest to another invocation), which the stream starts (see ``runs``).
 """
 
 from __future__ import annotations
@@ -43,10 +44,17 @@ def handle_record(
     elif kind == "wallet":
         _wallet(change["NewImage"], store)
         detector.check_wallet(change["NewImage"], anomalies)
-    elif kind == "run" and record["eventName"] == "INSERT" and image.get("status", {}).get("S") == "pending":
+    elif kind == "run" and _became_pending(record["eventName"], change):
         from kassa.reconcile import runs
 
         runs.execute(codec.text(image, "operatorId"), codec.text(image, "runId"))
+
+
+def _became_pending(event_name: str, change: dict[str, Any]) -> bool:
+    """A run made pending, or put back to pending (a full audit going on in another invocation)."""
+    status = (change.get("NewImage") or {}).get("status", {}).get("S")
+    before = (change.get("OldImage") or {}).get("status", {}).get("S")
+    return event_name in ("INSERT", "MODIFY") and status == "pending" and before != "pending"
 
 
 def _entry(event_name: str, change: dict[str, Any], store: ReconcileStore) -> None:

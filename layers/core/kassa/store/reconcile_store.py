@@ -211,6 +211,15 @@ class ReconcileStore(TableStore):
         ]
         return found, cursors.encode(response.get("LastEvaluatedKey"))
 
+    def run_findings(self, operator_id: str, run_id: str) -> list[dict[str, Any]]:
+        """Every finding recorded under a run, as it was found (for the report of a run done in parts)."""
+        items = self.pages(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :f)",
+            ExpressionAttributeValues={":pk": s(keys.run_findings_pk(operator_id, run_id)), ":f": s("FINDING#")},
+            ConsistentRead=True,
+        )
+        return [json.loads(codec.text(item, "finding")) for item in items]
+
     def mark_published(self, entry_pk: str, entry_sk: str, now_epoch: int) -> bool:
         item = {
             **keys.outbox(entry_pk, entry_sk),

@@ -423,7 +423,9 @@ def audit_lines(run: Run) -> list[str]:
         "How it grows: the full audit reads every entry, strongly consistent, so its time and capacity grow "
         "with the ledger (the same RCU per thousand entries at every size). The incremental audit reads each "
         "wallet's new entries at half the price; with nothing new it costs one read per wallet (the wallet and "
-        "its checkpoint), whatever the wallet's history, and its walk stops in time and resumes the next hour.",
+        "its checkpoint), whatever the wallet's history, and its walk stops in time and resumes the next hour. "
+        "The full audit walks the same way, and out of time goes on at once in another invocation "
+        "(docs/decisions.md 35): no ledger is too large for it, only slower to audit.",
     ]
 
 

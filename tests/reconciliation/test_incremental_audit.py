@@ -17,6 +17,7 @@ from kassa.operators import AuditPolicy
 from kassa.reconcile import runs
 from kassa.store import keys
 from kassa.store.reconcile_store import ReconcileStore
+from kassa_dev.template import load_template
 from tests.reconciliation.conftest import Stream, Tenant, triples
 
 
@@ -212,3 +213,46 @@ def test_the_hourly_audit_is_done_before_a_dead_run_is_taken_up(
     monkeypatch.setattr(runs, "audit_incrementally", incremental)
     scheduled(tenant)
     assert done == ["hourly", "reclaim"]
+
+
+class Recorded:
+    """A budget that only records what it was given, with time enough for every wallet."""
+
+    given: list[float] = []
+
+    @classmethod
+    def of(cls, seconds: float) -> Recorded:
+        cls.given.append(seconds)
+        return cls()
+
+    def remaining(self) -> float:
+        return runs.WALK_SECONDS
+
+
+class Context:
+    """A Lambda context with the stream consumer's five minutes left."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+@pytest.mark.parametrize("in_lambda", [True, False])
+def test_in_an_invocation_a_full_audit_walks_in_short_parts(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch, in_lambda: bool
+) -> None:
+    """The stream consumer starts runs, and the records behind a run in its shard wait while it runs: in an
+    invocation a part walks about 20 s (and records what it found within the walk's margin), well inside the
+    stream's iterator-age alarm; outside one (the CLI) the whole ledger at once."""
+    from kassa import deadline
+
+    tenant.move(tenant.open_wallet(), "deposit", "5")
+    monkeypatch.setattr(Recorded, "given", [])
+    monkeypatch.setattr(runs, "Budget", Recorded)
+    run_id = runs.start_run(tenant.operator_id, runs.AUDIT)
+    with deadline.invocation(Context() if in_lambda else None):
+        run = runs.execute(tenant.operator_id, run_id)
+    assert run is not None and run["status"] == "completed", run
+    part = runs.FULL_AUDIT_PART_SECONDS + runs.WALK_MARGIN_SECONDS
+    assert Recorded.given == [part if in_lambda else runs.WALK_SECONDS]
+    alarm = load_template()["Resources"]["StreamIteratorAgeAlarm"]["Properties"]
+    assert alarm["MetricName"] == "IteratorAge" and part * 1000 < alarm["Threshold"]

@@ -39,6 +39,11 @@ def invocation(context: Any) -> Iterator[None]:
         _invocation_ends.reset(token)
 
 
+def in_invocation() -> bool:
+    """Whether this runs inside a Lambda invocation (not a CLI, a test or a script)."""
+    return _invocation_ends.get() is not None
+
+
 @contextmanager
 def request(seconds: float) -> Iterator[Budget]:
     """One budget for every call of one request (a protocol's call, an API request)."""

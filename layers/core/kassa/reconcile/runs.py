@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kassa import audit_log, errors, ledger
+from kassa import audit_log, deadline, errors, ledger
 from kassa.audit_log import Actor, AuditRecord
 from kassa.clock import iso_ago, now_iso
 from kassa.deadline import Budget
@@ -53,6 +53,10 @@ RECLAIM_WINDOW = timedelta(days=1)
 # The incremental walk stops while this much of its invocation is left, to record what it did.
 WALK_MARGIN_SECONDS = 30.0
 WALK_SECONDS = 24 * 3600.0  # outside Lambda (the CLI, tests): no limit worth the name
+# In an invocation, a part of a full audit walks about this long. Runs are started by the stream consumer,
+# and the records behind a run in its shard wait while a part runs: short parts keep that wait under the
+# stream's iterator-age alarm (60 s), the backlog is verified between parts.
+FULL_AUDIT_PART_SECONDS = 20.0
 
 
 def _run_id(at: datetime) -> str:
@@ -98,7 +102,7 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
         elif run.get("mode") == INCREMENTAL:
             found, run["walk"] = audit_incrementally(operator_id, store)
         else:
-            found, walk = audit_operator(operator_id, store, after=resumed_after)
+            found, walk = audit_operator(operator_id, store, after=resumed_after, seconds=_part_seconds())
             run["walk"] = {**walk, "wallets": (run.get("walk") or {}).get("wallets", 0) + walk["wallets"]}
         status, error = "completed", None
     except errors.KassaError as failure:
@@ -178,12 +182,21 @@ def _stale_before(policy: AuditPolicy) -> str:
     return iso_ago(timedelta(hours=policy.stale_bet_hours))
 
 
+def _part_seconds() -> float:
+    """What a full audit's part may walk: bounded in an invocation, the whole ledger outside one."""
+    return FULL_AUDIT_PART_SECONDS + WALK_MARGIN_SECONDS if deadline.in_invocation() else WALK_SECONDS
+
+
 def _walk(
-    operator_id: str, store: ReconcileStore, after: str | None, audit: Callable[[str], list[Finding]]
+    operator_id: str,
+    store: ReconcileStore,
+    after: str | None,
+    audit: Callable[[str], list[Finding]],
+    seconds: float = WALK_SECONDS,
 ) -> tuple[list[Finding], dict[str, Any]]:
-    """``audit`` each of the operator's wallets after ``after``, in order, as long as the invocation has
-    time; the walk says how many it audited, and where to go on from if it stopped."""
-    walk = Budget.of(WALK_SECONDS)
+    """``audit`` each of the operator's wallets after ``after``, in order, as long as ``seconds`` (cut to
+    what the invocation has left) allow; the walk says how many it audited, and where to go on if it stopped."""
+    walk = Budget.of(seconds)
     found: list[Finding] = []
     audited, last = 0, after
     for player in store.players(operator_id):
@@ -236,9 +249,9 @@ def _audit_from_checkpoint(
 
 
 def audit_operator(
-    operator_id: str, store: ReconcileStore, after: str | None = None
+    operator_id: str, store: ReconcileStore, after: str | None = None, seconds: float = WALK_SECONDS
 ) -> tuple[list[Finding], dict[str, Any]]:
-    """Every wallet after ``after`` from its first entry, as long as the invocation has time."""
+    """Every wallet after ``after`` from its first entry, for ``seconds`` at most (cut to the invocation's)."""
     policy = AuditPolicy.from_item(AccessStore().get_operator(operator_id))
     stale_before = _stale_before(policy)
 
@@ -252,7 +265,7 @@ def audit_operator(
                 found.append(_stale(operator_id, player, bet, policy))
         return found
 
-    return _walk(operator_id, store, after, audit)
+    return _walk(operator_id, store, after, audit, seconds)
 
 
 def _stale(operator_id: str, player_id: str, bet: Bet, policy: AuditPolicy) -> Finding:

@@ -5,14 +5,13 @@ once (``claim_run``: pending -> running), with its findings under the run, count
 and the full JSON report in the results bucket. A run whose invocation died while it was "running" is
 claimed again and finished by the next scheduled audit of its operator (``reclaim_dead_runs``).
 
-An audit asked for (API, CLI) is *full*: every wallet from its first entry. It too walks the wallets only
-while its invocation has time; then it goes back to ``pending`` with where it stopped, and the stream, which
-starts pending runs, starts the next part in another invocation (its report is written after the last).
-The hourly audit is
-*incremental*: each wallet from its checkpoint (what the last audit verified, ``kassa.reconcile.audit``),
-its new entries read eventually consistent, so its cost grows with what changed, not with the ledger; and
-it walks the operator's wallets only while its invocation has time, leaving a cursor where it stopped for
-the next hour to go on from. Entries already checkpointed are watched by the stream verifier, which sees
+An audit asked for (API, CLI) is *full*: every wallet from its first entry. In an invocation it walks the
+wallets in parts (``FULL_AUDIT_PART_SECONDS``); after each it goes back to ``pending`` with where it stopped,
+and the stream, which starts pending runs, starts the next part in another invocation (the report is
+written after the last). The hourly audit is *incremental*: each wallet from its checkpoint (what the last
+audit verified, ``kassa.reconcile.audit``), its new entries read eventually consistent, so its cost grows
+with what changed, not with the ledger; and it walks the operator's wallets only while its invocation has
+time, leaving a cursor where it stopped for the next hour to go on from. Entries already checkpointed are watched by the stream verifier, which sees
 any change or removal of one as it happens.
 """
 

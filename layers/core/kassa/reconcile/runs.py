@@ -11,8 +11,8 @@ and the stream, which starts pending runs, starts the next part in another invoc
 written after the last). The hourly audit is *incremental*: each wallet from its checkpoint (what the last
 audit verified, ``kassa.reconcile.audit``), its new entries read eventually consistent, so its cost grows
 with what changed, not with the ledger; and it walks the operator's wallets only while its invocation has
-time, leaving a cursor where it stopped for the next hour to go on from. Entries already checkpointed are watched by the stream verifier, which sees
-any change or removal of one as it happens.
+time, leaving a cursor where it stopped for the next hour to go on from. Entries already checkpointed are
+watched by the stream verifier, which sees any change or removal of one as it happens.
 """
 
 from __future__ import annotations

@@ -235,7 +235,9 @@ class ArtifactRunner(FunctionRunner):
                     text=True,
                 )
             self._processes[function_id] = process
-            self._send(process, {"path": self.path(function_id), "handler": spec.handler})
+            # Lambda's default timeout is 3 s; the template sets its own (Globals, or the function's).
+            setup = {"path": self.path(function_id), "handler": spec.handler, "timeout": spec.timeout or 3}
+            self._send(process, setup)
         return self._processes[function_id]
 
     @staticmethod

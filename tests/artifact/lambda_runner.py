@@ -2,9 +2,10 @@
 starts this file with Python 3.12 as ``python3.12 -I -S lambda_runner.py`` (isolated, no site-packages:
 with -I not even this file's own directory is on sys.path) and speaks JSON lines with it.
 
-- stdin, first line: ``{"path": [...], "handler": "app.lambda_handler"}``; ``path`` is put at the front
-  of sys.path, in Lambda's order (the function's code directory, the layer, the runtime's boto3), and is
-  all the process sees besides the standard library.
+- stdin, first line: ``{"path": [...], "handler": "app.lambda_handler", "timeout": 10}``; ``path`` is put
+  at the front of sys.path, in Lambda's order (the function's code directory, the layer, the runtime's
+  boto3), and is all the process sees besides the standard library; ``timeout`` is the function's (the
+  template's seconds), from which each invocation's context counts its remaining time, as Lambda's does.
 - stdin, each further line: one invocation, ``{"event": {...}, "traceId": "Root=...;Sampled=1"}``; the
   trace header is set as ``_X_AMZN_TRACE_ID`` for that invocation, as Lambda does.
 - stdout, one line per invocation: ``{"result": ...}`` (the handler's result, JSON-encoded as the runtime
@@ -22,6 +23,7 @@ import json
 import os
 import sys
 import sysconfig
+import time
 import traceback
 import uuid
 
@@ -29,7 +31,8 @@ import uuid
 class LambdaContext:
     """The context object the Lambda runtime passes (the attributes Powertools reads)."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout_seconds: float) -> None:
+        self._ends = time.monotonic() + timeout_seconds
         name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
         self.function_name = name
         self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -39,9 +42,8 @@ class LambdaContext:
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", f"/aws/lambda/{name}")
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "artifact")
 
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._ends - time.monotonic()) * 1000))
 
 
 def _error(error: BaseException) -> dict:
@@ -70,7 +72,7 @@ def main() -> None:
         try:
             # Imported at the first invocation (Lambda's init); a module that failed is tried again on the next.
             handler = getattr(importlib.import_module(module_name), attribute)
-            result = handler(request["event"], LambdaContext())
+            result = handler(request["event"], LambdaContext(setup["timeout"]))
             answer({"result": result})
         except Exception as error:  # reported as Lambda reports a failed invocation
             answer({"error": _error(error)})

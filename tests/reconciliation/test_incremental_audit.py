@@ -115,13 +115,26 @@ def test_stale_bets_are_found_from_the_checkpoint_and_refunded_once(make_tenant:
     assert tenant.balance_units(player) == 95_000_000
 
 
+class NoTimeLeft:
+    """A walk's budget with no time left at all."""
+
+    seconds = 0.0
+
+    @classmethod
+    def of(cls, seconds: float) -> NoTimeLeft:
+        return cls()
+
+    def remaining(self) -> float:
+        return 0.0
+
+
 def test_a_walk_out_of_time_stops_and_the_next_goes_on_from_there(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     players = sorted(tenant.open_wallet() for _ in range(3))
     for player in players:
         tenant.move(player, "deposit", "5")
-    monkeypatch.setattr(runs, "WALK_MARGIN_SECONDS", runs.WALK_SECONDS + 1)  # no time left at all
+    monkeypatch.setattr(runs, "Budget", NoTimeLeft)
     run, _ = scheduled(tenant)
     assert run["walk"] == {"wallets": 0, "complete": False, "resumeAfter": None}
     monkeypatch.undo()
@@ -160,6 +173,8 @@ def test_a_run_that_died_is_finished_by_the_next_scheduled_audit(tenant: Tenant)
 
 class OneWalletPerInvocation:
     """A walk's budget with time for one wallet: as if each invocation ran out after auditing one."""
+
+    seconds = runs.WALK_SECONDS
 
     def __init__(self) -> None:
         self.asked = 0
@@ -219,6 +234,7 @@ class Recorded:
     """A budget that only records what it was given, with time enough for every wallet."""
 
     given: list[float] = []
+    seconds = runs.WALK_SECONDS
 
     @classmethod
     def of(cls, seconds: float) -> Recorded:
@@ -252,7 +268,41 @@ def test_in_an_invocation_a_full_audit_walks_in_short_parts(
     with deadline.invocation(Context() if in_lambda else None):
         run = runs.execute(tenant.operator_id, run_id)
     assert run is not None and run["status"] == "completed", run
-    part = runs.FULL_AUDIT_PART_SECONDS + runs.WALK_MARGIN_SECONDS
+    part = 2 * runs.FULL_AUDIT_PART_SECONDS
     assert Recorded.given == [part if in_lambda else runs.WALK_SECONDS]
     alarm = load_template()["Resources"]["StreamIteratorAgeAlarm"]["Properties"]
     assert alarm["MetricName"] == "IteratorAge" and part * 1000 < alarm["Threshold"]
+
+
+def test_a_full_audit_part_gets_on_by_one_wallet_at_least_with_no_time_left(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Else a part with no time would go back to pending where it was, and round the stream again."""
+    players = sorted(tenant.open_wallet() for _ in range(2))
+    for player in players:
+        tenant.move(player, "deposit", "5")
+    monkeypatch.setattr(runs, "Budget", NoTimeLeft)
+    found, walk = runs.audit_operator(tenant.operator_id, ReconcileStore())
+    assert found == [] and walk == {"wallets": 1, "complete": False, "resumeAfter": players[0]}
+    found, walk = runs.audit_operator(tenant.operator_id, ReconcileStore(), after=players[0])
+    assert found == [] and walk == {"wallets": 1, "complete": True}
+
+
+class ShortContext:
+    """A Lambda context with ten seconds left, as a function with a short timeout has."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def test_a_small_full_audit_finishes_in_one_part_of_a_short_invocation(tenant: Tenant) -> None:
+    """What is left to record the walk scales down with a short invocation: a part still walks."""
+    from kassa import deadline
+
+    for player in (tenant.open_wallet() for _ in range(3)):
+        tenant.move(player, "deposit", "5")
+    run_id = runs.start_run(tenant.operator_id, runs.AUDIT)
+    with deadline.invocation(ShortContext()):
+        run = runs.execute(tenant.operator_id, run_id)
+    assert run is not None and run["status"] == "completed", run
+    assert run["walk"] == {"wallets": 3, "complete": True}

@@ -52,9 +52,10 @@ RECLAIM_WINDOW = timedelta(days=1)
 # The incremental walk stops while this much of its invocation is left, to record what it did.
 WALK_MARGIN_SECONDS = 30.0
 WALK_SECONDS = 24 * 3600.0  # outside Lambda (the CLI, tests): no limit worth the name
-# In an invocation, a part of a full audit walks about this long. Runs are started by the stream consumer,
-# and the records behind a run in its shard wait while a part runs: short parts keep that wait under the
-# stream's iterator-age alarm (60 s), the backlog is verified between parts.
+# In an invocation, a part of a full audit walks about this long (and has as long again to record what it
+# found). Runs are started by the stream consumer, and the records behind a run in its shard wait while a
+# part runs: short parts keep that wait under the stream's iterator-age alarm (60 s), the backlog is
+# verified between parts.
 FULL_AUDIT_PART_SECONDS = 20.0
 
 
@@ -183,7 +184,7 @@ def _stale_before(policy: AuditPolicy) -> str:
 
 def _part_seconds() -> float:
     """What a full audit's part may walk: bounded in an invocation, the whole ledger outside one."""
-    return FULL_AUDIT_PART_SECONDS + WALK_MARGIN_SECONDS if deadline.in_invocation() else WALK_SECONDS
+    return 2 * FULL_AUDIT_PART_SECONDS if deadline.in_invocation() else WALK_SECONDS
 
 
 def _walk(
@@ -192,16 +193,21 @@ def _walk(
     after: str | None,
     audit: Callable[[str], list[Finding]],
     seconds: float = WALK_SECONDS,
+    at_least_one: bool = False,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """``audit`` each of the operator's wallets after ``after``, in order, as long as ``seconds`` (cut to
-    what the invocation has left) allow; the walk says how many it audited, and where to go on if it stopped."""
+    what the invocation has left) allow, and one at least if ``at_least_one``; the walk says how many it
+    audited, and where to go on if it stopped."""
     walk = Budget.of(seconds)
+    # Left to record what the walk did: WALK_MARGIN_SECONDS, or half of a shorter budget (so a part, or a
+    # function with a short timeout, still walks).
+    margin = min(WALK_MARGIN_SECONDS, walk.seconds / 2)
     found: list[Finding] = []
     audited, last = 0, after
     for player in store.players(operator_id):
         if after is not None and player <= after:
             continue
-        if walk.remaining() < WALK_MARGIN_SECONDS:
+        if (audited or not at_least_one) and walk.remaining() <= margin:
             return found, {"wallets": audited, "complete": False, "resumeAfter": last}
         found += audit(player)
         audited, last = audited + 1, player
@@ -264,7 +270,9 @@ def audit_operator(
                 found.append(_stale(operator_id, player, bet, policy))
         return found
 
-    return _walk(operator_id, store, after, audit, seconds)
+    # A part audits one wallet at least, whatever the time: a full audit always gets on, never goes back
+    # to pending where it was and round the stream again.
+    return _walk(operator_id, store, after, audit, seconds, at_least_one=True)
 
 
 def _stale(operator_id: str, player_id: str, bet: Bet, policy: AuditPolicy) -> Finding:

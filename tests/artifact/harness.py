@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import select
 import shutil
 import socket
@@ -25,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from kassa_dev import layer_requirements, template
+from kassa_dev import lambda_runtime, layer_requirements, template
 from kassa_dev.gateway import ACCOUNT_ID, FunctionRunner
+from kassa_dev.lambda_runtime import lambda_environment, new_trace_root, sampled_trace_header
 from kassa_dev.stack import REGION, LocalStack
 from tests.conftest import new_id
 from tests.event_story import run_story
@@ -37,7 +37,7 @@ RUNNER = Path(__file__).with_name("lambda_runner.py")
 LAYER_ID = "CoreLayer"
 LAYER_SOURCE = REPO_ROOT / "layers/core"  # CoreLayer's ContentUri: copied whole into the layer, as sam build does
 LAYER_REQUIREMENTS = LAYER_SOURCE / "requirements.txt"
-LAMBDA_RUNTIME = "python3.12"  # what kassa_dev.python312 finds
+LAMBDA_RUNTIME = lambda_runtime.RUNTIME  # what kassa_dev.python312 finds
 LAMBDA_ARCHITECTURE = "arm64"  # the layer's; the smoke test builds for this host, the ELF check is sam build's
 INVOKE_TIMEOUT_SECONDS = 60
 # CloudFormation's pseudo parameters, as a function's environment may use them.
@@ -155,10 +155,6 @@ class Invocation:
     reply: dict[str, Any]  # {"result": ...} or {"error": {...}}
 
 
-def new_trace_root() -> str:
-    return f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
-
-
 def template_environment(spec: template.FunctionSpec, names: dict[str, str], doc: dict[str, Any]) -> dict[str, str]:
     """The function's environment from the template, resolved locally: resources by their local names
     (``names``: logical id -> name), parameters by their defaults, pseudo parameters as PSEUDO_PARAMETERS."""
@@ -209,14 +205,14 @@ class ArtifactRunner(FunctionRunner):
         return {
             **self.environment,
             **template_environment(spec, self.names, self.doc),
-            "AWS_LAMBDA_FUNCTION_NAME": spec.function_id,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size or 128),
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{LAMBDA_RUNTIME}",
-            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            **lambda_environment(
+                spec.function_id,
+                str(spec.code_dir),
+                memory_mb=spec.memory_size or 128,
+                daemon=self.environment["AWS_XRAY_DAEMON_ADDRESS"],
+            ),
             "LAMBDA_RUNTIME_DIR": str(self.runtime),
             "_HANDLER": spec.handler,
-            "_X_AMZN_TRACE_ID": f"Root={new_trace_root()};Parent={secrets.token_hex(8)};Sampled=1",
         }
 
     def _process(self, function_id: str) -> subprocess.Popen[str]:
@@ -264,7 +260,7 @@ class ArtifactRunner(FunctionRunner):
     def invoke(self, function_id: str, event: dict[str, Any]) -> Any:
         process = self._process(function_id)
         root = new_trace_root()
-        self._send(process, {"event": event, "traceId": f"Root={root};Parent={secrets.token_hex(8)};Sampled=1"})
+        self._send(process, {"event": event, "traceId": sampled_trace_header(root)})
         reply = self._receive(function_id)
         self.invocations.append(Invocation(function_id, root, reply))
         if "error" in reply:

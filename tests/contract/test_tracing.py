@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from kassa_dev.lambda_runtime import lambda_environment
+
 ROOT = Path(__file__).resolve().parents[2]
 
 _PROBE = """
@@ -48,11 +50,7 @@ def _lambda_environment(function: str, tmp_path: Path) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "KASSA_TABLE": "kassa-tracing-probe",
-        "AWS_LAMBDA_FUNCTION_NAME": function,
-        "LAMBDA_TASK_ROOT": str(ROOT / "functions" / function),
-        "_X_AMZN_TRACE_ID": "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
-        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        **lambda_environment(function, str(ROOT / "functions" / function)),
     }
 
 

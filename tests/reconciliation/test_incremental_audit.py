@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kassa import deadline
 from kassa.operators import AuditPolicy
 from kassa.reconcile import runs
 from kassa.store import keys
@@ -115,26 +116,59 @@ def test_stale_bets_are_found_from_the_checkpoint_and_refunded_once(make_tenant:
     assert tenant.balance_units(player) == 95_000_000
 
 
-class NoTimeLeft:
-    """A walk's budget with no time left at all."""
+class ScriptedBudget:
+    """A walk's budget whose ``remaining`` follows a script (the n-th question gets the n-th answer, then
+    the last again), and which records the seconds each walk was given."""
 
-    seconds = 0.0
+    script: tuple[float, ...] = (runs.WALK_SECONDS,)
+    seconds = runs.WALK_SECONDS
+    given: list[float]
+
+    def __init__(self) -> None:
+        self.asked = 0
 
     @classmethod
-    def of(cls, seconds: float) -> NoTimeLeft:
+    def of(cls, seconds: float) -> ScriptedBudget:
+        cls.given.append(seconds)
         return cls()
 
     def remaining(self) -> float:
-        return 0.0
+        self.asked += 1
+        return self.script[min(self.asked, len(self.script)) - 1]
+
+
+def budget(*script: float, seconds: float = runs.WALK_SECONDS) -> type[ScriptedBudget]:
+    return type("Scripted", (ScriptedBudget,), {"script": script, "seconds": seconds, "given": []})
+
+
+NO_TIME_LEFT = budget(0.0, seconds=0.0)
+# Time for one wallet: as if each invocation ran out after auditing one.
+ONE_WALLET_PER_INVOCATION = budget(runs.WALK_SECONDS, 0.0)
+
+
+class Context:
+    """A Lambda context with ``seconds`` left."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.seconds * 1000
+
+
+def funded_wallets(tenant: Tenant, count: int, amount: str = "5") -> list[str]:
+    """``count`` new wallets, each with one deposit of ``amount``, in the order an audit walks them."""
+    players = sorted(tenant.open_wallet() for _ in range(count))
+    for player in players:
+        tenant.move(player, "deposit", amount)
+    return players
 
 
 def test_a_walk_out_of_time_stops_and_the_next_goes_on_from_there(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    players = sorted(tenant.open_wallet() for _ in range(3))
-    for player in players:
-        tenant.move(player, "deposit", "5")
-    monkeypatch.setattr(runs, "Budget", NoTimeLeft)
+    players = funded_wallets(tenant, 3)
+    monkeypatch.setattr(runs, "Budget", NO_TIME_LEFT)
     run, _ = scheduled(tenant)
     assert run["walk"] == {"wallets": 0, "complete": False, "resumeAfter": None}
     monkeypatch.undo()
@@ -171,33 +205,14 @@ def test_a_run_that_died_is_finished_by_the_next_scheduled_audit(tenant: Tenant)
     assert alive is not None and alive["status"] == "running"
 
 
-class OneWalletPerInvocation:
-    """A walk's budget with time for one wallet: as if each invocation ran out after auditing one."""
-
-    seconds = runs.WALK_SECONDS
-
-    def __init__(self) -> None:
-        self.asked = 0
-
-    @classmethod
-    def of(cls, seconds: float) -> OneWalletPerInvocation:
-        return cls()
-
-    def remaining(self) -> float:
-        self.asked += 1
-        return runs.WALK_SECONDS if self.asked == 1 else 0.0
-
-
 def test_a_full_audit_too_long_for_one_invocation_goes_on_in_the_next(
     tenant: Tenant, stream: Stream, stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    players = sorted(tenant.open_wallet() for _ in range(4))
-    for player in players:
-        tenant.move(player, "deposit", "10")
+    players = funded_wallets(tenant, 4, "10")
     for player in (players[0], players[3]):  # found in the first part and in the last
         tenant.set_attribute(tenant.wallet_key(player), "balance", {"N": "123"})
     stream.drain()
-    monkeypatch.setattr(runs, "Budget", OneWalletPerInvocation)
+    monkeypatch.setattr(runs, "Budget", ONE_WALLET_PER_INVOCATION)
 
     started = tenant.api.post("/v1/reconciliations", {"type": "audit"})
     assert started.status == 202, started.body
@@ -230,28 +245,6 @@ def test_the_hourly_audit_is_done_before_a_dead_run_is_taken_up(
     assert done == ["hourly", "reclaim"]
 
 
-class Recorded:
-    """A budget that only records what it was given, with time enough for every wallet."""
-
-    given: list[float] = []
-    seconds = runs.WALK_SECONDS
-
-    @classmethod
-    def of(cls, seconds: float) -> Recorded:
-        cls.given.append(seconds)
-        return cls()
-
-    def remaining(self) -> float:
-        return runs.WALK_SECONDS
-
-
-class Context:
-    """A Lambda context with the stream consumer's five minutes left."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
 @pytest.mark.parametrize("in_lambda", [True, False])
 def test_in_an_invocation_a_full_audit_walks_in_short_parts(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch, in_lambda: bool
@@ -259,17 +252,15 @@ def test_in_an_invocation_a_full_audit_walks_in_short_parts(
     """The stream consumer starts runs, and the records behind a run in its shard wait while it runs: in an
     invocation a part walks about 20 s (and records what it found within the walk's margin), well inside the
     stream's iterator-age alarm; outside one (the CLI) the whole ledger at once."""
-    from kassa import deadline
-
-    tenant.move(tenant.open_wallet(), "deposit", "5")
-    monkeypatch.setattr(Recorded, "given", [])
-    monkeypatch.setattr(runs, "Budget", Recorded)
+    funded_wallets(tenant, 1)
+    recorded = budget()  # time enough for every wallet
+    monkeypatch.setattr(runs, "Budget", recorded)
     run_id = runs.start_run(tenant.operator_id, runs.AUDIT)
-    with deadline.invocation(Context() if in_lambda else None):
+    with deadline.invocation(Context(300) if in_lambda else None):  # the stream consumer's five minutes
         run = runs.execute(tenant.operator_id, run_id)
     assert run is not None and run["status"] == "completed", run
     part = 2 * runs.FULL_AUDIT_PART_SECONDS
-    assert Recorded.given == [part if in_lambda else runs.WALK_SECONDS]
+    assert recorded.given == [part if in_lambda else runs.WALK_SECONDS]
     alarm = load_template()["Resources"]["StreamIteratorAgeAlarm"]["Properties"]
     assert alarm["MetricName"] == "IteratorAge" and part * 1000 < alarm["Threshold"]
 
@@ -278,31 +269,19 @@ def test_a_full_audit_part_gets_on_by_one_wallet_at_least_with_no_time_left(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Else a part with no time would go back to pending where it was, and round the stream again."""
-    players = sorted(tenant.open_wallet() for _ in range(2))
-    for player in players:
-        tenant.move(player, "deposit", "5")
-    monkeypatch.setattr(runs, "Budget", NoTimeLeft)
+    players = funded_wallets(tenant, 2)
+    monkeypatch.setattr(runs, "Budget", NO_TIME_LEFT)
     found, walk = runs.audit_operator(tenant.operator_id, ReconcileStore())
     assert found == [] and walk == {"wallets": 1, "complete": False, "resumeAfter": players[0]}
     found, walk = runs.audit_operator(tenant.operator_id, ReconcileStore(), after=players[0])
     assert found == [] and walk == {"wallets": 1, "complete": True}
 
 
-class ShortContext:
-    """A Lambda context with ten seconds left, as a function with a short timeout has."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
 def test_a_small_full_audit_finishes_in_one_part_of_a_short_invocation(tenant: Tenant) -> None:
     """What is left to record the walk scales down with a short invocation: a part still walks."""
-    from kassa import deadline
-
-    for player in (tenant.open_wallet() for _ in range(3)):
-        tenant.move(player, "deposit", "5")
+    funded_wallets(tenant, 3)
     run_id = runs.start_run(tenant.operator_id, runs.AUDIT)
-    with deadline.invocation(ShortContext()):
+    with deadline.invocation(Context(10)):  # as a function with a short timeout has
         run = runs.execute(tenant.operator_id, run_id)
     assert run is not None and run["status"] == "completed", run
     assert run["walk"] == {"wallets": 3, "complete": True}

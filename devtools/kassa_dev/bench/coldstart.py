@@ -39,6 +39,7 @@ from typing import Any
 
 from kassa_dev import sample_events, template
 from kassa_dev.gateway import FunctionRunner
+from kassa_dev.lambda_runtime import lambda_environment
 
 FUNCTIONS = ("auth", "wallet", "transactions", "authorizer", "reconciliation", "console")
 BARE = "bare boto3 handler"
@@ -188,16 +189,13 @@ def _target(name: str, runner: FunctionRunner, scratch: str) -> Target:
 
 
 def _environment(name: str, scratch: str, sample: Sample, code_dir: str) -> dict[str, str]:
-    """What Lambda gives a function (its defined runtime variables: the name, credentials, a region, where
-    its code is, the trace header of a sampled invocation and the X-Ray daemon's address) and the template's
-    variables; and the embedded DynamoDB's endpoint and names, for the first request.
-
-    ``LAMBDA_TASK_ROOT`` matters beyond form: the X-Ray SDK tells Lambda by it, and outside Lambda it builds
-    a sampler that polls X-Ray through a botocore client of its own, which Lambda never does."""
+    """What Lambda gives a function (its defined runtime variables, ``kassa_dev.lambda_runtime``;
+    credentials and a region) and the template's variables; and the embedded DynamoDB's endpoint and names,
+    for the first request."""
     env = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if key in os.environ}
-    function_name = name if name not in REFERENCES else "bare"
     env.update(
         {
+            **lambda_environment(name if name not in REFERENCES else "bare", code_dir, memory_mb=512),
             "HOME": scratch,
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -207,20 +205,6 @@ def _environment(name: str, scratch: str, sample: Sample, code_dir: str) -> dict
             # No config or credentials files, as in Lambda.
             "AWS_CONFIG_FILE": os.path.join(scratch, "no-config"),
             "AWS_SHARED_CREDENTIALS_FILE": os.path.join(scratch, "no-credentials"),
-            "AWS_LAMBDA_FUNCTION_NAME": function_name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": "local",
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
-            "LAMBDA_TASK_ROOT": code_dir,
-            "TZ": ":UTC",
-            # Lambda sets the header per invocation (one is enough: a process runs one), and its daemon
-            # listens on a link-local address; here it is this machine's loopback, where nothing listens.
-            "_X_AMZN_TRACE_ID": "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
-            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "POWERTOOLS_SERVICE_NAME": "kassa",
             "POWERTOOLS_METRICS_NAMESPACE": "Kassa",
             "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -35,7 +35,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -381,6 +381,16 @@ def measure_costs(stack: Any, api_key: str, samples: int, tag: str) -> list[Oper
             answer = f"{response.status} {response.body[:300]!r}"
             raise RuntimeError(f"{request.method} {request.path}: {answer} (wanted {request.expected})")
 
+    def send_sample(gateway: Any, operation: str, player: str, i: int, before_counted: Callable[[], None]) -> None:
+        """The i-th sample of ``operation``: what goes first uncounted, then ``before_counted()`` (clearing
+        what the meter holds), then the request counted."""
+        first, counted = _sample(operation, player, i)
+        with silenced_stdout():
+            if first is not None:
+                send(gateway, first)
+            before_counted()
+            send(gateway, counted)
+
     results = []
     for system, gateway in gateways(counting).items():
         player = f"{tag}-{system}-count"
@@ -393,12 +403,7 @@ def measure_costs(stack: Any, api_key: str, samples: int, tag: str) -> list[Oper
             signatures = set()
             # Handler time first, with no hooks attached (the meter's own reads would count).
             for i in range(samples, 2 * samples):
-                first, counted = _sample(operation, player, i)
-                with silenced_stdout():
-                    if first is not None:
-                        send(gateway, first)
-                    meter.timings.clear()
-                    send(gateway, counted)
+                send_sample(gateway, operation, player, i, meter.timings.clear)
                 for function, seconds in meter.timings:
                     if function == authorizer:
                         cost.authorizer_seconds += seconds / samples
@@ -408,12 +413,7 @@ def measure_costs(stack: Any, api_key: str, samples: int, tag: str) -> list[Oper
             meter.attach(baseline.dynamodb())
             try:
                 for i in range(samples):
-                    first, counted = _sample(operation, player, i)
-                    with silenced_stdout():
-                        if first is not None:
-                            send(gateway, first)
-                        meter.calls.clear()
-                        send(gateway, counted)
+                    send_sample(gateway, operation, player, i, meter.calls.clear)
                     signatures.add(tuple((c.function, c.operation) for c in meter.calls))
                     for c in meter.calls:
                         if c.error:

@@ -95,7 +95,9 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
     run = store.get_run(operator_id, run_id)
     if run is None or not store.claim_run(operator_id, run_id, now_iso(), iso_ago(RUN_LEASE)):
         return None
-    resumed_after = (run.get("walk") or {}).get("resumeAfter") if _is_full_audit(run) else None
+    full_audit = _is_full_audit(run)
+    walked_before = (run.get("walk") or {}) if full_audit else {}
+    resumed_after = walked_before.get("resumeAfter")
     try:
         if run["type"] == REPORT:
             found = match_report(operator_id, run["s3Key"], store)
@@ -103,7 +105,7 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
             found, run["walk"] = audit_incrementally(operator_id, store)
         else:
             found, walk = audit_operator(operator_id, store, after=resumed_after, seconds=_part_seconds())
-            run["walk"] = {**walk, "wallets": (run.get("walk") or {}).get("wallets", 0) + walk["wallets"]}
+            run["walk"] = {**walk, "wallets": walked_before.get("wallets", 0) + walk["wallets"]}
         status, error = "completed", None
     except errors.KassaError as failure:
         found, status, error = [], "failed", failure.detail
@@ -120,7 +122,7 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
     counts = dict(Counter(finding.kind.value for finding in found))
     if resumed_after is not None:  # the counts of the parts audited before
         counts = dict(Counter(run.get("counts") or {}) + Counter(counts))
-    if status == "completed" and _is_full_audit(run) and not run["walk"]["complete"]:
+    if status == "completed" and full_audit and not run["walk"]["complete"]:
         return _continue_later(operator_id, {**run, "counts": counts}, store)
     run = {**run, "status": status, "completedAt": now, "counts": counts, "error": error}
     reported = [f.as_dict() for f in found] if resumed_after is None else store.run_findings(operator_id, run_id)

@@ -195,12 +195,7 @@ class ReconcileStore(TableStore):
         self, operator_id: str, run_id: str | None, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         pk = keys.run_findings_pk(operator_id, run_id) if run_id else keys.recon_pk(operator_id)
-        query: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :f)",
-            "ExpressionAttributeValues": {":pk": s(pk), ":f": s("FINDING#")},
-            "Limit": limit,
-            "ConsistentRead": True,
-        }
+        query: dict[str, Any] = {**_findings_under(pk), "Limit": limit}
         start = cursors.decode(cursor, pk, "FINDING#")
         if start:
             query["ExclusiveStartKey"] = start
@@ -213,11 +208,7 @@ class ReconcileStore(TableStore):
 
     def run_findings(self, operator_id: str, run_id: str) -> list[dict[str, Any]]:
         """Every finding recorded under a run, as it was found (for the report of a run done in parts)."""
-        items = self.pages(
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :f)",
-            ExpressionAttributeValues={":pk": s(keys.run_findings_pk(operator_id, run_id)), ":f": s("FINDING#")},
-            ConsistentRead=True,
-        )
+        items = self.pages(**_findings_under(keys.run_findings_pk(operator_id, run_id)))
         return [json.loads(codec.text(item, "finding")) for item in items]
 
     def mark_published(self, entry_pk: str, entry_sk: str, now_epoch: int) -> bool:
@@ -335,6 +326,15 @@ def _checkpoint_from_item(item: codec.Item) -> Checkpoint:
         bonus=int(item["bonus"]["N"]),
         open_bets={bet: value["S"] for bet, value in item.get("openBets", {}).get("M", {}).items()},
     )
+
+
+def _findings_under(pk: str) -> dict[str, Any]:
+    """The query for the findings under ``pk`` (a run's, or the stream verifier's), strongly consistent."""
+    return {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :f)",
+        "ExpressionAttributeValues": {":pk": s(pk), ":f": s("FINDING#")},
+        "ConsistentRead": True,
+    }
 
 
 def _run_item(operator_id: str, run_id: str, run: dict[str, Any]) -> codec.Item:

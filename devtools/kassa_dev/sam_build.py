@@ -3,12 +3,11 @@
     python -m kassa_dev.sam_build [--template template.yaml] [--build-dir .aws-sam/build]
 
 aws-sam-cli runs from its own tool environment, ``.tools/sam`` (`make build` makes it from
-devtools/tools/sam.txt), not from .venv. No Docker: the layer's ``Metadata: BuildArchitecture: arm64``
-makes aws-lambda-builders resolve the layer's requirements for the target, downloading manylinux aarch64
-wheels (pydantic-core) with ``pip download --platform`` on any host. Its Python builder runs
-``python3.12 -m pip`` from PATH, and must find one that really runs: the interpreter
-:mod:`kassa_dev.python312` finds goes first on PATH, ahead of a pyenv shim (which fails unless
-PYENV_VERSION names 3.12). Relative CodeUri/ContentUri paths resolve against the repository
+devtools/tools/sam.txt), not from .venv. No Docker: the layer's Makefile (``BuildMethod: makefile``,
+layers/core/Makefile) installs manylinux aarch64 wheels (pydantic-core) with ``pip install --platform`` on
+any host and compiles the layer's bytecode. It and sam's Python builder (the functions' code) run
+``python3.12`` from PATH, and must find one that really runs: the interpreter :mod:`kassa_dev.python312`
+finds goes first on PATH, ahead of a pyenv shim (which fails unless PYENV_VERSION names 3.12). Relative CodeUri/ContentUri paths resolve against the repository
 (``--base-dir``), so a copy of the template kept elsewhere builds the same sources.
 
 Standard library only, so `make build` needs no dev venv. Exit status: sam's when it fails, else the

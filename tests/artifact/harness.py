@@ -1,7 +1,8 @@
-"""What the artifact smoke test builds and how it runs it: the layer as ``sam build`` makes it, from
-``layers/core/requirements.txt`` alone (for this host, with Python 3.12's pip), boto3 as the Lambda runtime
-provides it, and each function of the template in a Python 3.12 process of its own (``lambda_runner.py``,
-started with ``-I -S``) whose sys.path holds nothing of the repository but the function's code directory.
+"""What the artifact smoke test builds and how it runs it: the layer as ``sam build`` makes it (the
+layer's Makefile, from ``layers/core/requirements.txt`` alone, for this host, with Python 3.12), boto3 as
+the Lambda runtime provides it, and each function of the template in a Python 3.12 process of its own
+(``lambda_runner.py``, started with ``-I -S -B``) whose sys.path holds nothing of the repository but the
+function's code directory, and which can write no bytecode (Lambda's filesystem is read-only).
 
 The functions see a Lambda environment with tracing on (``AWS_LAMBDA_FUNCTION_NAME``, ``LAMBDA_TASK_ROOT``,
 ``_X_AMZN_TRACE_ID``, no ``POWERTOOLS_TRACE_DISABLED``), the X-Ray daemon being a UDP socket of this test
@@ -14,7 +15,6 @@ import contextlib
 import json
 import os
 import select
-import shutil
 import socket
 import subprocess
 import threading
@@ -35,7 +35,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).with_name("lambda_runner.py")
 # What the smoke test builds and runs; tests/artifact/test_template_agrees.py holds template.yaml to it.
 LAYER_ID = "CoreLayer"
-LAYER_SOURCE = REPO_ROOT / "layers/core"  # CoreLayer's ContentUri: copied whole into the layer, as sam build does
+LAYER_SOURCE = REPO_ROOT / "layers/core"  # CoreLayer's ContentUri, where sam build runs its Makefile
+LAYER_BUILD_METHOD = "makefile"  # sam build runs the ContentUri's Makefile ...
+LAYER_BUILD_TARGET = f"build-{LAYER_ID}"  # ... at this target
 LAYER_REQUIREMENTS = LAYER_SOURCE / "requirements.txt"
 LAMBDA_RUNTIME = lambda_runtime.RUNTIME  # what kassa_dev.python312 finds
 LAMBDA_ARCHITECTURE = "arm64"  # the layer's; the smoke test builds for this host, the ELF check is sam build's
@@ -63,13 +65,24 @@ def pip_install(python: Path, target: Path, *args: str) -> None:
 
 
 def build_layer(python: Path, requirements: Path, into: Path) -> Path:
-    """CoreLayer as ``sam build`` makes it, for this host: the packages ``requirements`` names, and nothing
-    else (no constraints, no dev environment), then the layer's own source beside them. Returns the
-    directory Lambda would put on sys.path (the layer's ``python/``, extracted to /opt/python)."""
-    directory = into / "python"
-    pip_install(python, directory, "-r", str(requirements))
-    shutil.copytree(LAYER_SOURCE, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    return directory
+    """CoreLayer as ``sam build`` makes it, by the same Makefile target, for this host's wheels: the
+    packages ``requirements`` names and nothing else (no constraints, no dev environment), the layer's own
+    source beside them, and the bytecode of all of it. Returns the directory Lambda would put on sys.path
+    (the layer's ``python/``, extracted to /opt/python)."""
+    # A make running this test (make test) hands its jobserver and level down in the environment.
+    env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    variables = {
+        "ARTIFACTS_DIR": into,
+        "LAYER_PYTHON": python,
+        "LAYER_PLATFORMS": "",
+        "LAYER_REQUIREMENTS": requirements.resolve(),
+    }
+    command = ["make", "--no-print-directory", "-C", str(LAYER_SOURCE), LAYER_BUILD_TARGET]
+    command += [f"{name}={value}" for name, value in variables.items()]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    return into / "python"
 
 
 def build_runtime(python: Path, into: Path) -> Path:
@@ -218,8 +231,9 @@ class ArtifactRunner(FunctionRunner):
     def _process(self, function_id: str) -> subprocess.Popen[str]:
         if function_id not in self._processes:
             spec = self.functions[function_id]
-            # -X pycache_prefix: the bytecode goes to the session's directory, not beside the repository's code.
-            command = [str(self.python), "-I", "-S", "-X", f"pycache_prefix={self.workdir.parent / 'pycache'}"]
+            # -B: Lambda's filesystem is read-only; nothing compiled at run time is kept, and nothing is
+            # written beside the repository's code. The layer's own bytecode is used.
+            command = [str(self.python), "-I", "-S", "-B"]
             with open(self.workdir / f"{function_id}.log", "w", encoding="utf-8") as log:
                 process = subprocess.Popen(
                     [*command, str(RUNNER)],

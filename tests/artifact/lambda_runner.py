@@ -1,6 +1,7 @@
 """One Lambda function's handler, run as the Lambda Python runtime runs it: the artifact smoke test
-starts this file with Python 3.12 as ``python3.12 -I -S lambda_runner.py`` (isolated, no site-packages:
-with -I not even this file's own directory is on sys.path) and speaks JSON lines with it.
+starts this file with Python 3.12 as ``python3.12 -I -S -B lambda_runner.py`` (isolated, no site-packages:
+with -I not even this file's own directory is on sys.path; no bytecode written, as on Lambda's read-only
+filesystem) and speaks JSON lines with it.
 
 - stdin, first line: ``{"path": [...], "handler": "app.lambda_handler", "timeout": 10}``; ``path`` is put
   at the front of sys.path, in Lambda's order (the function's code directory, the layer, the runtime's
@@ -12,13 +13,16 @@ with -I not even this file's own directory is on sys.path) and speaks JSON lines
   sends it), or ``{"error": {"errorType", "errorMessage", "name", "stackTrace"}}`` as Lambda reports a
   failed invocation (``name``: the missing module of an ImportError).
 - stdout, last line, at the end of stdin: ``{"path": sys.path, "stdlib": <the standard library's
-  directory>, "modules": {name: file}}``: where every loaded module came from.
+  directory>, "modules": {name: file}, "compiled": [file, ...]}``: where every loaded module came from, and
+  the source files Python compiled because it found no bytecode it could use (on Lambda, at every cold
+  start: nothing compiled there is kept).
 
 Whatever the handler prints (Powertools' logs and EMF metrics) goes to stderr: stdout carries only this
 protocol. Standard library only: nothing may be imported before sys.path is set.
 """
 
 import importlib
+import importlib.machinery
 import json
 import os
 import sys
@@ -55,7 +59,22 @@ def _error(error: BaseException) -> dict:
     }
 
 
+def _record_compilations() -> list:
+    """The source files compiled from now on: a source loader compiles only when it has no valid bytecode."""
+    compiled = []
+    loader = importlib.machinery.SourceFileLoader
+    compile_source = loader.source_to_code
+
+    def source_to_code(self, data, path, *args, **kwargs):
+        compiled.append(path)
+        return compile_source(self, data, path, *args, **kwargs)
+
+    loader.source_to_code = source_to_code  # type: ignore[method-assign]  # a counting wrapper, for this process
+    return compiled
+
+
 def main() -> None:
+    compiled = _record_compilations()
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything written to stdout (logs, metrics) lands on stderr
 
@@ -78,7 +97,8 @@ def main() -> None:
             answer({"error": _error(error)})
     modules = {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}
     stdlib = sysconfig.get_path("stdlib")
-    answer({"path": sys.path, "stdlib": stdlib, "modules": {n: file for n, file in modules.items() if file}})
+    modules = {name: file for name, file in modules.items() if file}
+    answer({"path": sys.path, "stdlib": stdlib, "modules": modules, "compiled": compiled})
 
 
 if __name__ == "__main__":

@@ -86,6 +86,16 @@ def test_the_function_ran_on_the_artifact_alone(
     assert shadowed == {}, shadowed
 
 
+@pytest.mark.parametrize("function_id", list(template.functions()))
+def test_the_function_compiled_nothing_but_its_handler(function_id: str, smoke: ArtifactRun) -> None:
+    """The layer ships its bytecode (layers/core/Makefile), hash-checked: Lambda's filesystem is read-only,
+    so whatever a cold start compiles is compiled again at every cold start. Only the function's own code
+    (its handler module, a few lines that sam's Python builder ships as source) is compiled."""
+    spec = template.functions()[function_id]
+    compiled = smoke.reports[function_id]["compiled"]
+    assert [file for file in compiled if not _under(file, spec.code_dir)] == []
+
+
 def _subsegment_names(document: dict[str, Any]) -> list[str]:
     names = [str(document.get("name"))]
     for child in document.get("subsegments") or []:

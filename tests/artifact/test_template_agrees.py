@@ -2,7 +2,8 @@
 ran the handlers; the layer built with it), on the layer's architecture (arm64: CompatibleArchitectures
 and the BuildArchitecture sam build builds it for), with a Handler that names a module and function of
 its CodeUri (what the smoke test imported and called), and with CoreLayer, whose ContentUri is the
-directory the smoke test built the layer from, among its Layers.
+directory the smoke test built the layer from, by the same Makefile target (BuildMethod: makefile: sam's
+Python builder would ship the layer without its bytecode), among its Layers.
 
 Each check is shown failing once on a copy of the template with one planted error.
 """
@@ -18,7 +19,15 @@ from typing import Any
 import pytest
 
 from kassa_dev import template
-from tests.artifact.harness import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, LAYER_ID, LAYER_SOURCE, REPO_ROOT
+from tests.artifact.harness import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_RUNTIME,
+    LAYER_BUILD_METHOD,
+    LAYER_BUILD_TARGET,
+    LAYER_ID,
+    LAYER_SOURCE,
+    REPO_ROOT,
+)
 
 LAMBDA_DEFAULT_ARCHITECTURES = ["x86_64"]  # what a function without Architectures runs on
 
@@ -57,9 +66,10 @@ def _layer_disagreements(doc: dict[str, Any]) -> list[str]:
         problems.append(
             f"{LAYER_ID}: ContentUri {content!r}, the smoke test built {LAYER_SOURCE.relative_to(REPO_ROOT)}"
         )
-    if metadata.get("BuildMethod") != LAMBDA_RUNTIME:
+    if metadata.get("BuildMethod") != LAYER_BUILD_METHOD:
         problems.append(
-            f"{LAYER_ID}: BuildMethod {metadata.get('BuildMethod')!r}, the smoke test built it with {LAMBDA_RUNTIME}"
+            f"{LAYER_ID}: BuildMethod {metadata.get('BuildMethod')!r}, the smoke test built it with its"
+            f" Makefile's {LAYER_BUILD_TARGET} ({LAYER_BUILD_METHOD})"
         )
     compatible = properties.get("CompatibleArchitectures")
     if compatible != [LAMBDA_ARCHITECTURE]:
@@ -147,7 +157,10 @@ def _layer(section: str, name: str, value: Any) -> Callable[[dict[str, Any]], No
 PLANTED: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "runtime-3.13-everywhere": (_everywhere("Runtime", "python3.13"), "Runtime 'python3.13'"),
     "one-function-on-3.11": (_first_function("Runtime", "python3.11"), "Runtime 'python3.11'"),
-    "layer-built-with-3.11": (_layer("Metadata", "BuildMethod", "python3.11"), "BuildMethod 'python3.11'"),
+    "layer-built-by-sams-python-builder": (
+        _layer("Metadata", "BuildMethod", LAMBDA_RUNTIME),
+        f"BuildMethod '{LAMBDA_RUNTIME}'",
+    ),
     "functions-on-x86_64": (_everywhere("Architectures", ["x86_64"]), "Architectures ['x86_64']"),
     "architectures-left-to-the-default": (_everywhere("Architectures", None), "Architectures ['x86_64']"),
     "layer-compatible-with-x86_64": (

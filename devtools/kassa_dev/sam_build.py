@@ -7,8 +7,9 @@ devtools/tools/sam.txt), not from .venv. No Docker: the layer's Makefile (``Buil
 layers/core/Makefile) installs manylinux aarch64 wheels (pydantic-core) with ``pip install --platform`` on
 any host and compiles the layer's bytecode. It and sam's Python builder (the functions' code) run
 ``python3.12`` from PATH, and must find one that really runs: the interpreter :mod:`kassa_dev.python312`
-finds goes first on PATH, ahead of a pyenv shim (which fails unless PYENV_VERSION names 3.12). Relative CodeUri/ContentUri paths resolve against the repository
-(``--base-dir``), so a copy of the template kept elsewhere builds the same sources.
+finds goes first on PATH, ahead of a pyenv shim (which fails unless PYENV_VERSION names 3.12). Relative
+CodeUri/ContentUri paths resolve against the repository (``--base-dir``), so a copy of the template kept
+elsewhere builds the same sources.
 
 Standard library only, so `make build` needs no dev venv. Exit status: sam's when it fails, else the
 ELF check's.

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.artifact.harness import LAYER_REQUIREMENTS, XRayDaemon, build_layer, build_runtime
+from kassa_dev.artifact import LAYER_REQUIREMENTS, build_layer, build_runtime
+from tests.artifact.harness import XRayDaemon
 
 
 @pytest.fixture(scope="session")

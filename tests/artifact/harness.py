@@ -33,12 +33,6 @@ from tests.event_story import run_story
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).with_name("lambda_runner.py")
-# What the smoke test builds and runs; tests/artifact/test_template_agrees.py holds template.yaml to it.
-LAYER_ID = "CoreLayer"
-LAYER_SOURCE = REPO_ROOT / "layers/core"  # CoreLayer's ContentUri, where sam build runs its Makefile
-LAYER_BUILD_METHOD = "makefile"  # sam build runs the ContentUri's Makefile ...
-LAYER_BUILD_TARGET = f"build-{LAYER_ID}"  # ... at this target
-LAYER_REQUIREMENTS = LAYER_SOURCE / "requirements.txt"
 LAMBDA_RUNTIME = lambda_runtime.RUNTIME  # what kassa_dev.python312 finds
 LAMBDA_ARCHITECTURE = "arm64"  # the layer's; the smoke test builds for this host, the ELF check is sam build's
 INVOKE_TIMEOUT_SECONDS = 60
@@ -53,44 +47,6 @@ PSEUDO_PARAMETERS = {
 
 
 # --------------------------------------------------------------------------- building
-
-
-def pip_install(python: Path, target: Path, *args: str) -> None:
-    """``<python> -m pip install --target TARGET --only-binary=:all: ARGS``: wheels only, as for Lambda."""
-    command = [str(python), "-m", "pip", "install", "--quiet", "--no-input", "--disable-pip-version-check"]
-    command += ["--target", str(target), "--only-binary=:all:", *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-
-
-def build_layer(python: Path, requirements: Path, into: Path) -> Path:
-    """CoreLayer as ``sam build`` makes it, by the same Makefile target, for this host's wheels: the
-    packages ``requirements`` names and nothing else (no constraints, no dev environment), the layer's own
-    source beside them, and the bytecode of all of it. Returns the directory Lambda would put on sys.path
-    (the layer's ``python/``, extracted to /opt/python)."""
-    # A make running this test (make test) hands its jobserver and level down in the environment.
-    env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    variables = {
-        "ARTIFACTS_DIR": into,
-        "LAYER_PYTHON": python,
-        "LAYER_PLATFORMS": "",
-        "LAYER_REQUIREMENTS": requirements.resolve(),
-    }
-    command = ["make", "--no-print-directory", "-C", str(LAYER_SOURCE), LAYER_BUILD_TARGET]
-    command += [f"{name}={value}" for name, value in variables.items()]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-    return into / "python"
-
-
-def build_runtime(python: Path, into: Path) -> Path:
-    """boto3 as the Lambda runtime provides it (outside the layer, after it on sys.path), at the version
-    the tests pin."""
-    version = layer_requirements.constraints()["boto3"]
-    pip_install(python, into, f"boto3=={version}", "-c", str(layer_requirements.CONSTRAINTS_PATH))
-    return into
 
 
 def without_the_tracer_extra() -> list[str]:

@@ -18,8 +18,9 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from kassa_dev import layer_requirements, template
+from kassa_dev.artifact import LAYER_REQUIREMENTS
 from kassa_dev.stack import LocalStack
-from tests.artifact.harness import LAYER_REQUIREMENTS, REPO_ROOT, ArtifactRun, XRayDaemon, kassa_table, run_artifact
+from tests.artifact.harness import REPO_ROOT, ArtifactRun, XRayDaemon, kassa_table, run_artifact
 from tests.event_story import SCENARIO, Step, check_answer
 
 

@@ -19,15 +19,8 @@ from typing import Any
 import pytest
 
 from kassa_dev import template
-from tests.artifact.harness import (
-    LAMBDA_ARCHITECTURE,
-    LAMBDA_RUNTIME,
-    LAYER_BUILD_METHOD,
-    LAYER_BUILD_TARGET,
-    LAYER_ID,
-    LAYER_SOURCE,
-    REPO_ROOT,
-)
+from kassa_dev.artifact import LAYER_BUILD_METHOD, LAYER_BUILD_TARGET, LAYER_ID, LAYER_SOURCE, REPO_ROOT
+from tests.artifact.harness import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 
 LAMBDA_DEFAULT_ARCHITECTURES = ["x86_64"]  # what a function without Architectures runs on
 

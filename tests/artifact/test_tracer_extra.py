@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from kassa_dev import layer_requirements, template
+from kassa_dev.artifact import build_layer
 from kassa_dev.stack import LocalStack
-from tests.artifact.harness import XRayDaemon, build_layer, run_artifact, without_the_tracer_extra
+from tests.artifact.harness import XRayDaemon, run_artifact, without_the_tracer_extra
 
 
 def test_without_the_tracer_extra_every_invocation_fails_on_aws_xray_sdk(

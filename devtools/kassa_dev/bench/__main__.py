@@ -36,7 +36,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--clients", type=_positive_list, default=[1, 8], help="concurrent clients per cell (default 1,8)"
     )
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the most clients)")
-    parser.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per handler (median)")
+    parser.add_argument("--cold-runs", type=int, default=9, help="fresh interpreters per handler (median)")
     parser.add_argument("--cost-samples", type=int, default=10, help="requests per operation counted in-process")
     parser.add_argument(
         "--audit-sizes", type=_positive_list, default=list(audit_scale.SIZES), help="ledger sizes the audit is timed at"
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Cold start first, while this benchmark runs nothing else.
     _progress(
-        f"cold start: {len(coldstart.FUNCTIONS)} handlers, the bare one and its pydantic floor, "
+        f"cold start: {len(coldstart.FUNCTIONS)} handlers and {len(coldstart.REFERENCES)} references, "
         f"{args.cold_runs} runs each"
     )
     run.cold = coldstart.measure(args.cold_runs)

@@ -1,12 +1,19 @@
 """Cold start: import + init time of each function's handler module, each time in a fresh interpreter.
 
-For every function (``functions/<name>/app.py``) a new ``python`` process, with the environment Lambda
-would give it (its defined runtime variables, the template's variables, credentials in the environment),
-times from just before the handler module is imported to just after what its first invocation needs is
-built (the module, then ``kassa.store.client.dynamodb()``). The floor is a bare handler that only does
-``import boto3; boto3.client("dynamodb")``; beside it, the same handler that also imports pydantic v2 and
-builds one model, the floor of any function that validates with the required stack. Interpreter start-up
-is the same for all and is not counted. The runs go round-robin over the targets (so a burst of load
+What is timed is what ships, on Lambda's Python: the layer built by its Makefile as ``sam build`` builds it
+(kassa_dev.artifact, this host's wheels, its bytecode), boto3 as the runtime provides it, and the
+function's code directory, on sys.path in Lambda's order, in a Python 3.12 started with ``-I -S -B``
+(nothing else on sys.path; no bytecode written, as on Lambda's read-only filesystem).
+
+For every function (``functions/<name>/app.py``) a new process, with the environment Lambda would give it
+(its defined runtime variables, the template's variables, credentials in the environment), times from
+just before the handler module is imported to just after what its first invocation needs is built (the
+module, then ``kassa.store.client.dynamodb()``). The floor is a bare handler that only does
+``import boto3; boto3.client("dynamodb")`` with the runtime's boto3; beside it, the same handler that also
+imports pydantic v2 and builds one model, the floor of any function that validates with the required
+stack, and the first function again on the layer as sam's Python builder shipped it, without bytecode
+(what every cold start paid before the layer had its Makefile). Interpreter start-up is the same for all
+and is not counted. The runs go round-robin over the targets (so a burst of load
 elsewhere on the machine does not land on one target only), after one discarded round that warms the OS
 file cache and ``__pycache__``; the figure is the median. Each run also reports the CPU time it used (user
 + system): on a machine busy with other work, wall time includes waiting for a core, CPU time does not.
@@ -28,6 +35,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,18 +43,27 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kassa_dev import sample_events, template
+from kassa_dev.artifact import LAYER_REQUIREMENTS, build_layer, build_runtime
 from kassa_dev.gateway import FunctionRunner
 from kassa_dev.lambda_runtime import lambda_environment
+from kassa_dev.python312 import MISSING, find_python312
 
 FUNCTIONS = ("auth", "wallet", "transactions", "authorizer", "reconciliation", "console")
 BARE = "bare boto3 handler"
 # The bare handler that also imports pydantic v2 and builds one model: the floor of any function that
 # validates with the required stack at init (a reference, not a function of the template).
 PYDANTIC_FLOOR = "bare handler + pydantic"
-REFERENCES = (BARE, PYDANTIC_FLOOR)
+BARE_HANDLERS = (BARE, PYDANTIC_FLOOR)
+# The first function on the layer without its bytecode, as sam's Python builder shipped it (a reference:
+# what each cold start compiled before the layer's Makefile shipped the bytecode).
+UNCOMPILED = f"{FUNCTIONS[0]}, layer without bytecode"
+UNCOMPILED_FUNCTION = FUNCTIONS[0]
+BARE_FUNCTION = "bare"  # the function name the bare handlers run under
+REFERENCES = (*BARE_HANDLERS, UNCOMPILED)
 # Functions whose first invocation needs no DynamoDB client (the console serves files only).
 NO_CLIENT = frozenset({"console"})
 # The sample event each function's first request is timed with (read-only, or writing something new each
@@ -62,8 +79,16 @@ FIRST_EVENTS = {
 MARKER = "@@kassa-bench-start@@"
 FIRST_MARKER = "@@kassa-bench-first-request@@"
 
+# Counts the source files compiled (a source loader compiles only when it finds no bytecode it can use).
 _PRELUDE = f"""
-import importlib.util, json, sys, time
+import importlib.machinery, importlib.util, json, sys, time
+sys.path[:0] = json.loads({{path!r}})
+compiled_files = []
+compile_source = importlib.machinery.SourceFileLoader.source_to_code
+def counted(self, data, path, *args, **kwargs):
+    compiled_files.append(path)
+    return compile_source(self, data, path, *args, **kwargs)
+importlib.machinery.SourceFileLoader.source_to_code = counted
 sys.stderr.write({MARKER!r} + "\\n"); sys.stderr.flush()
 started, started_cpu = time.perf_counter(), time.process_time()
 """
@@ -90,6 +115,7 @@ Probe(amount="1.00")
 """
 _INITIALISED = f"""
 seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+compiled = len(compiled_files)
 sys.stderr.write({FIRST_MARKER!r} + "\\n"); sys.stderr.flush()
 """
 # The context attributes handlers and Powertools read (kassa_dev.gateway.LambdaContext, which this script
@@ -125,7 +151,8 @@ warm_answer, warm = get_item()
 """
 _EPILOGUE = """
 print(json.dumps(
-    {"seconds": seconds, "cpu": cpu, "first": first, "warm": warm, "answer": answer, "warm_answer": warm_answer},
+    {"seconds": seconds, "cpu": cpu, "first": first, "warm": warm, "answer": answer, "warm_answer": warm_answer,
+     "compiled": compiled, "python": "%d.%d" % sys.version_info[:2]},
     default=str,
 ))
 """
@@ -141,6 +168,8 @@ class ColdStart:
     warm_runs: list[float] = field(default_factory=list)  # seconds of the same request again, right after
     top_imports: list[tuple[str, float]] = field(default_factory=list)  # (package, ms of self time)
     first_imports: list[tuple[str, float]] = field(default_factory=list)  # what the first request imported
+    compiled: int = 0  # source files compiled during init (the same every run): no bytecode to use
+    python: str = ""  # the Python version that ran it
 
     @property
     def median(self) -> float:
@@ -168,34 +197,57 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Pieces:
+    """What the cold starts run: Lambda's Python, the layer as built (with its bytecode, and a copy
+    without), and the runtime's boto3."""
+
+    python: str
+    layer: str
+    uncompiled_layer: str
+    runtime: str
+
+
+@dataclass(frozen=True)
 class Target:
-    """One function's cold-start script, and the directory Lambda would unpack its code to."""
+    """One cold-start script, the directory Lambda would unpack its code to, and the function it runs."""
 
     name: str
     script: str
     code_dir: str
+    function: str  # the template's function it runs, or BARE_FUNCTION
+    python: str
 
 
-def _target(name: str, runner: FunctionRunner, scratch: str) -> Target:
-    if name in REFERENCES:
+def _function_of(name: str) -> str:
+    return UNCOMPILED_FUNCTION if name == UNCOMPILED else name
+
+
+def _target(name: str, runner: FunctionRunner, scratch: str, pieces: Pieces) -> Target:
+    if name in BARE_HANDLERS:
+        # The runtime's boto3 alone; the pydantic floor takes pydantic from the layer.
+        path = [pieces.runtime] if name == BARE else [pieces.layer, pieces.runtime]
         init = _BARE + (_PYDANTIC if name == PYDANTIC_FLOOR else "")
-        return Target(name, _PRELUDE + init + _INITIALISED + _FIRST_BARE + _EPILOGUE, scratch)
-    spec = runner.functions[runner.resolve_id(name)]
+        script = _PRELUDE.format(path=json.dumps(path)) + init + _INITIALISED + _FIRST_BARE + _EPILOGUE
+        return Target(name, script, scratch, BARE_FUNCTION, pieces.python)
+    function = _function_of(name)
+    spec = runner.functions[runner.resolve_id(function)]
+    layer = pieces.uncompiled_layer if name == UNCOMPILED else pieces.layer
+    prelude = _PRELUDE.format(path=json.dumps([str(spec.code_dir), layer, pieces.runtime]))
     module_name, _, attribute = spec.handler.rpartition(".")
-    path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
-    load = _FUNCTION.format(path=str(path), client="" if name in NO_CLIENT else _CLIENT)
-    script = _PRELUDE + load + _INITIALISED + _FIRST_FUNCTION.format(handler=attribute) + _EPILOGUE
-    return Target(name, script, str(spec.code_dir))
+    source = spec.code_dir / f"{module_name.replace('.', '/')}.py"
+    load = _FUNCTION.format(path=str(source), client="" if function in NO_CLIENT else _CLIENT)
+    script = prelude + load + _INITIALISED + _FIRST_FUNCTION.format(handler=attribute) + _EPILOGUE
+    return Target(name, script, str(spec.code_dir), function, pieces.python)
 
 
-def _environment(name: str, scratch: str, sample: Sample, code_dir: str) -> dict[str, str]:
+def _environment(target: Target, scratch: str, sample: Sample) -> dict[str, str]:
     """What Lambda gives a function (its defined runtime variables, ``kassa_dev.lambda_runtime``;
     credentials and a region) and the template's variables; and the embedded DynamoDB's endpoint and names,
     for the first request."""
     env = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if key in os.environ}
     env.update(
         {
-            **lambda_environment(name if name not in REFERENCES else "bare", code_dir, memory_mb=512),
+            **lambda_environment(target.function, target.code_dir, memory_mb=512),
             "HOME": scratch,
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -216,12 +268,12 @@ def _environment(name: str, scratch: str, sample: Sample, code_dir: str) -> dict
     return env
 
 
-def _first_event(name: str, run: int, warm: bool = False) -> str:
-    """The sample event of ``name``'s first request (or of the warm one right after it)."""
-    if name in REFERENCES:
+def _first_event(function: str, run: int, warm: bool = False) -> str:
+    """The sample event of ``function``'s first request (or of the warm one right after it)."""
+    if function == BARE_FUNCTION:
         return ""
-    event = sample_events.load_event(FIRST_EVENTS[name])
-    if name == "transactions":  # a new bet each time, not a replay of the last one
+    event = sample_events.load_event(FIRST_EVENTS[function])
+    if function == "transactions":  # a new bet each time, not a replay of the last one
         suffix = f"{run}-{os.getpid()}{'-warm' if warm else ''}"
         body = json.loads(event["body"])
         body.update(transactionId=f"cold-{suffix}", betId=f"cold-bet-{suffix}")
@@ -237,39 +289,42 @@ class Run:
     cpu: float
     first: float
     warm: float
+    compiled: int
+    python: str
     stderr: str
 
 
 def _run(target: Target, scratch: str, sample: Sample, run: int, importtime: bool = False) -> Run:
     name = target.name
-    command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", target.script]
+    # -I -S: nothing on sys.path but what the script puts there; -B: no bytecode written, as on Lambda.
+    command = [target.python, "-I", "-S", "-B", *(["-X", "importtime"] if importtime else []), "-c", target.script]
     env = {
-        **_environment(name, scratch, sample, target.code_dir),
-        "KASSA_BENCH_EVENT": _first_event(name, run),
-        "KASSA_BENCH_WARM_EVENT": _first_event(name, run, warm=True),
+        **_environment(target, scratch, sample),
+        "KASSA_BENCH_EVENT": _first_event(target.function, run),
+        "KASSA_BENCH_WARM_EVENT": _first_event(target.function, run, warm=True),
     }
-    done = subprocess.run(  # noqa: S603 - our own interpreter running our own script
+    done = subprocess.run(  # noqa: S603 - Lambda's Python running our own script
         command, env=env, cwd=scratch, capture_output=True, text=True, timeout=120, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"cold start of {name} failed:\n{done.stderr[-3000:]}")
     timing = json.loads(done.stdout.strip().splitlines()[-1])
-    _check_answer(name, timing["answer"])
-    _check_answer(name, timing["warm_answer"])
+    _check_answer(target.function, timing["answer"])
+    _check_answer(target.function, timing["warm_answer"])
     seconds, cpu, first, warm = (float(timing[key]) for key in ("seconds", "cpu", "first", "warm"))
-    return Run(seconds, cpu, first, warm, done.stderr)
+    return Run(seconds, cpu, first, warm, int(timing["compiled"]), str(timing["python"]), done.stderr)
 
 
-def _check_answer(name: str, answer: Any) -> None:
+def _check_answer(function: str, answer: Any) -> None:
     """A first request that failed would time an error path: refuse the figure."""
-    if name in REFERENCES:
+    if function == BARE_FUNCTION:
         ok = isinstance(answer, dict) and "Item" in answer
-    elif name == "authorizer":
+    elif function == "authorizer":
         ok = isinstance(answer, dict) and answer.get("isAuthorized") is True
     else:
         ok = isinstance(answer, dict) and 200 <= int(answer.get("statusCode", 500)) < 300
     if not ok:
-        raise RuntimeError(f"the first request of {name} was not answered as expected: {str(answer)[:500]}")
+        raise RuntimeError(f"the first request of {function} was not answered as expected: {str(answer)[:500]}")
 
 
 def top_imports(stderr: str, limit: int = 6, first_request: bool = False) -> list[tuple[str, float]]:
@@ -294,8 +349,9 @@ def measure(
     runner = FunctionRunner()
     stack = in_child_process(sample_stack, name="cold-start-stack")
     with tempfile.TemporaryDirectory(prefix="kassa-bench-") as scratch, stack as sample:
-        targets = {name: _target(name, runner, scratch) for name in names}
-        for name in names:  # the discarded round
+        pieces = build_pieces(Path(scratch))
+        targets = {name: _target(name, runner, scratch, pieces) for name in names}
+        for name in names:  # the discarded round (it also fills the OS file cache)
             _run(targets[name], scratch, sample, -1)
         for round_number in range(runs):
             if progress:
@@ -306,11 +362,25 @@ def measure(
                 results[name].cpu_runs.append(done.cpu)
                 results[name].first_runs.append(done.first)
                 results[name].warm_runs.append(done.warm)
+                results[name].compiled, results[name].python = done.compiled, done.python
         for name in names:
             stderr = _run(targets[name], scratch, sample, runs, importtime=True).stderr
             results[name].top_imports = top_imports(stderr)
             results[name].first_imports = top_imports(stderr, limit=3, first_request=True)
     return list(results.values())
+
+
+def build_pieces(into: Path) -> Pieces:
+    """The layer and the runtime's boto3 as kassa_dev.artifact builds them, with Lambda's Python; and the
+    layer again without its bytecode."""
+    python = find_python312()
+    if python is None:
+        raise RuntimeError(MISSING)
+    layer = build_layer(python, LAYER_REQUIREMENTS, into / "layer")
+    uncompiled = into / "layer-without-bytecode"
+    shutil.copytree(layer, uncompiled, ignore=shutil.ignore_patterns("__pycache__"))
+    runtime = build_runtime(python, into / "runtime")
+    return Pieces(str(python), str(layer), str(uncompiled), str(runtime))
 
 
 @contextlib.contextmanager

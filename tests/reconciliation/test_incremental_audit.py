@@ -236,13 +236,30 @@ def test_the_hourly_audit_is_done_before_a_dead_run_is_taken_up(
     monkeypatch.setattr(runs, "reclaim_dead_runs", lambda operator_id, store: done.append("reclaim"))
     original = runs.audit_incrementally
 
-    def incremental(operator_id: str, store: ReconcileStore) -> Any:
+    def incremental(operator_id: str, store: ReconcileStore, **walk: Any) -> Any:
         done.append("hourly")
-        return original(operator_id, store)
+        return original(operator_id, store, **walk)
 
     monkeypatch.setattr(runs, "audit_incrementally", incremental)
     scheduled(tenant)
     assert done == ["hourly", "reclaim"]
+
+
+def test_each_operators_hourly_audit_gets_an_equal_share_of_the_invocation(
+    make_tenant: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One schedule invocation audits every operator in turn: each walk gets what is left divided by the
+    operators still to go, so the last is not left with whatever the first did not spend."""
+    tenants = [make_tenant() for _ in range(3)]
+    for tenant in tenants:
+        funded_wallets(tenant, 1)
+    recorded = budget(runs.WALK_SECONDS)  # the walks take no time: the shares are a third, a half, all that is left
+    monkeypatch.setattr(runs, "Budget", recorded)
+    with deadline.invocation(Context(300)):
+        done = runs.scheduled_audits([tenant.operator_id for tenant in tenants])
+    assert [run and run["walk"] for run in done] == [{"wallets": 1, "complete": True}] * 3
+    shares = [300 / 3, 300 / 2, 300]  # less the answer's margin and the time the test takes
+    assert all(share - 5 < given <= share for share, given in zip(shares, recorded.given, strict=True)), recorded.given
 
 
 @pytest.mark.parametrize("in_lambda", [True, False])

@@ -30,7 +30,7 @@ def dispatch(event: dict[str, Any], context: Any) -> Any:
         from kassa.reconcile import runs
         from kassa.store.reconcile_store import ReconcileStore
 
-        return [runs.scheduled_audit(operator) for operator in ReconcileStore().operators()]
+        return runs.scheduled_audits(ReconcileStore().operators())
     raise ValueError("unrecognised event")
 
 

@@ -11,7 +11,8 @@ and the stream, which starts pending runs, starts the next part in another invoc
 written after the last). The hourly audit is *incremental*: each wallet from its checkpoint (what the last
 audit verified, ``kassa.reconcile.audit``), its new entries read eventually consistent, so its cost grows
 with what changed, not with the ledger; and it walks the operator's wallets only while its invocation has
-time, leaving a cursor where it stopped for the next hour to go on from. Entries already checkpointed are
+time, leaving a cursor where it stopped for the next hour to go on from; one schedule invocation gives each
+operator's walk an equal share of what it has left (``scheduled_audits``). Entries already checkpointed are
 watched by the stream verifier, which sees any change or removal of one as it happens.
 """
 
@@ -89,8 +90,11 @@ def start_run(
     return run_id
 
 
-def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) -> dict[str, Any] | None:
-    """Run a pending run to completion; a run already claimed (a redelivery) is left alone."""
+def execute(
+    operator_id: str, run_id: str, store: ReconcileStore | None = None, walk_seconds: float = WALK_SECONDS
+) -> dict[str, Any] | None:
+    """Run a pending run to completion; a run already claimed (a redelivery) is left alone. An incremental
+    audit walks ``walk_seconds`` at most (cut to what the invocation has left)."""
     store = store or ReconcileStore()
     run = store.get_run(operator_id, run_id)
     if run is None or not store.claim_run(operator_id, run_id, now_iso(), iso_ago(RUN_LEASE)):
@@ -102,7 +106,7 @@ def execute(operator_id: str, run_id: str, store: ReconcileStore | None = None) 
         if run["type"] == REPORT:
             found = match_report(operator_id, run["s3Key"], store)
         elif run.get("mode") == INCREMENTAL:
-            found, run["walk"] = audit_incrementally(operator_id, store)
+            found, run["walk"] = audit_incrementally(operator_id, store, seconds=walk_seconds)
         else:
             found, walk = audit_operator(operator_id, store, after=resumed_after, seconds=_part_seconds())
             run["walk"] = {**walk, "wallets": walked_before.get("wallets", 0) + walk["wallets"]}
@@ -161,12 +165,24 @@ def run_now(
     return execute(operator_id, start_run(operator_id, kind, s3_key, store, actor=actor), store)
 
 
-def scheduled_audit(operator_id: str) -> dict[str, Any] | None:
-    """The hourly audit of one operator (incremental), then finish what died. The hour's own audit comes
-    first: a dead full audit goes on from where it stopped and, out of time, in another invocation, so a
-    run too long for one invocation never takes the hourly audit down with it."""
+def scheduled_audits(operators: list[str]) -> list[dict[str, Any] | None]:
+    """The hourly audit of every operator, each walk given an equal share of what the invocation has left
+    when it starts: an operator late in the list is no longer left with whatever the ones before it did not
+    spend (and one that finishes early leaves its time to those after it)."""
+    done = []
+    for index, operator_id in enumerate(operators):
+        share = deadline.Budget.of(WALK_SECONDS).seconds / (len(operators) - index)
+        done.append(scheduled_audit(operator_id, seconds=share))
+    return done
+
+
+def scheduled_audit(operator_id: str, seconds: float = WALK_SECONDS) -> dict[str, Any] | None:
+    """The hourly audit of one operator (incremental, its walk ``seconds`` at most), then finish what died.
+    The hour's own audit comes first: a dead full audit goes on from where it stopped and, out of time, in
+    another invocation, so a run too long for one invocation never takes the hourly audit down with it."""
     store = ReconcileStore()
-    run = execute(operator_id, start_run(operator_id, AUDIT, store=store, mode=INCREMENTAL), store)
+    run_id = start_run(operator_id, AUDIT, store=store, mode=INCREMENTAL)
+    run = execute(operator_id, run_id, store, walk_seconds=seconds)
     reclaim_dead_runs(operator_id, store)
     return run
 
@@ -216,8 +232,11 @@ def _walk(
     return found, {"wallets": audited, "complete": True}
 
 
-def audit_incrementally(operator_id: str, store: ReconcileStore) -> tuple[list[Finding], dict[str, Any]]:
-    """Each wallet from its checkpoint, as long as the invocation has time; where it stopped is kept."""
+def audit_incrementally(
+    operator_id: str, store: ReconcileStore, seconds: float = WALK_SECONDS
+) -> tuple[list[Finding], dict[str, Any]]:
+    """Each wallet from its checkpoint, for ``seconds`` at most and as long as the invocation has time;
+    where it stopped is kept."""
     policy = AuditPolicy.from_item(AccessStore().get_operator(operator_id))
     stale_before = _stale_before(policy)
     after = store.audit_cursor(operator_id)
@@ -226,6 +245,7 @@ def audit_incrementally(operator_id: str, store: ReconcileStore) -> tuple[list[F
         store,
         after,
         lambda player: _audit_from_checkpoint(operator_id, player, store, stale_before, policy),
+        seconds,
     )
     if not walk["complete"]:
         store.save_audit_cursor(operator_id, walk["resumeAfter"])

@@ -422,8 +422,9 @@ def test_core_layer(template_dict):
     assert layer["Properties"]["ContentUri"] == "layers/core"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     assert layer["Properties"]["RetentionPolicy"] == "Retain"
-    assert layer["Metadata"]["BuildMethod"] == "python3.12"
-    assert (REPO_ROOT / "layers/core").is_dir()
+    # Built by its own Makefile (decision 36): sam runs its build-CoreLayer target.
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert "build-CoreLayer:" in (REPO_ROOT / "layers/core/Makefile").read_text()
 
 
 def test_ledger_table(template_dict):

@@ -29,13 +29,19 @@ def pip_install(python: Path, target: Path, *args: str) -> None:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
 
 
+def make_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for a ``make`` of its own, plus ``extra``: a make running this one (make
+    test, make bench) hands its jobserver and level down in the environment, which a separate make must not
+    inherit."""
+    env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return {**env, **(extra or {})}
+
+
 def build_layer(python: Path, requirements: Path, into: Path) -> Path:
     """CoreLayer as ``sam build`` makes it, by the same Makefile target, for this host's wheels: the
     packages ``requirements`` names and nothing else (no constraints, no dev environment), the layer's own
     source beside them, and the bytecode of all of it. Returns the directory Lambda would put on sys.path
     (the layer's ``python/``, extracted to /opt/python)."""
-    # A make running this test (make test) hands its jobserver and level down in the environment.
-    env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     variables = {
         "ARTIFACTS_DIR": into,
         "LAYER_PYTHON": python,
@@ -44,7 +50,7 @@ def build_layer(python: Path, requirements: Path, into: Path) -> Path:
     }
     command = ["make", "--no-print-directory", "-C", str(LAYER_SOURCE), LAYER_BUILD_TARGET]
     command += [f"{name}={value}" for name, value in variables.items()]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)  # noqa: S603
+    done = subprocess.run(command, env=make_environment(), capture_output=True, text=True, timeout=600, check=False)  # noqa: S603
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
     return into / "python"

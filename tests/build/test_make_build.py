@@ -9,12 +9,12 @@ working tree's .aws-sam alone. About 15 s each on a warm pip cache, plus ~45 s f
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from kassa_dev.artifact import make_environment
 from kassa_dev.elf_check import AARCH64, X86_64, check, elf_files
 from kassa_dev.sam_build import ROOT
 
@@ -22,13 +22,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("python312")]
 
 
 def make_build(environment: dict[str, str] | None = None, **variables: Path) -> subprocess.CompletedProcess[str]:
-    # A make running this test (make test) hands its jobserver and level down in the environment.
-    env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    env.update(environment or {})  # what sam build passes on to the layer's Makefile
+    """`make build` with make ``variables``; ``environment`` is also what sam build passes on to the layer's
+    Makefile."""
     return subprocess.run(
         ["make", "--no-print-directory", "build", *(f"{name}={value}" for name, value in variables.items())],
         cwd=ROOT,
-        env=env,
+        env=make_environment(environment),
         capture_output=True,
         text=True,
         timeout=900,

@@ -13,10 +13,11 @@ module, then ``kassa.store.client.dynamodb()``). The floor is a bare handler tha
 imports pydantic v2 and builds one model, the floor of any function that validates with the required
 stack, and the first function again on the layer as sam's Python builder shipped it, without bytecode
 (what every cold start paid before the layer had its Makefile). Interpreter start-up is the same for all
-and is not counted. The runs go round-robin over the targets (so a burst of load
-elsewhere on the machine does not land on one target only), after one discarded round that warms the OS
-file cache and ``__pycache__``; the figure is the median. Each run also reports the CPU time it used (user
-+ system): on a machine busy with other work, wall time includes waiting for a core, CPU time does not.
+and is not counted. The runs go round-robin over the targets (so a burst of load elsewhere on the machine
+does not land on one target only), after one discarded round that warms the OS file cache (no bytecode is
+written: each run uses what the pieces ship); the figure is the median. Each run also reports the CPU time
+it used (user + system): on a machine busy with other work, wall time includes waiting for a core, CPU
+time does not.
 
 One more run per target under ``python -X importtime`` lists where the import time goes, by top-level
 package (self time of its modules, from the handler's first import on).

@@ -59,6 +59,7 @@ from kassa_dev.sample_events import (
     seed_sample_operator,
 )
 from kassa_dev.stack import LocalStack
+from kassa_dev.template import authorizer_function_id, http_routes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROBLEM_JSON = "application/problem+json"
@@ -703,7 +704,8 @@ SCENARIO: list[Step] = [
         check=_five_movements_after_the_native_story,
         label="wallet-get.json#after-onewallet",
     ),
-    # ---- reconciliation (ReconciliationFunction): the native routes, then its event triggers
+    # ---- reconciliation: the native routes (ReconciliationApiFunction), then the event triggers
+    # (ReconciliationFunction)
     Step(
         "reconciliation-wallet-audit.json",
         200,
@@ -833,7 +835,24 @@ def event_files() -> list[str]:
 
 
 def function_for(runner: FunctionRunner, name: str) -> str:
+    """The function the file is named after (``<code directory>-<what>.json``), which answers it when it is
+    handed the event directly (``kassa invoke``, ``sam local invoke``)."""
     return runner.resolve_id(prefix_of(name))
+
+
+def routed_function_for(runner: FunctionRunner, name: str, event: dict[str, Any]) -> str:
+    """The function a deployed stack hands the event to: for a route's event the one the template routes it
+    to (the reconciliation routes' files are named for ReconciliationFunction, which still answers them, but
+    the gateway sends them to ReconciliationApiFunction); for the authorizer's and the triggers' events the
+    file's own."""
+    named = function_for(runner, name)
+    route_key = event.get("routeKey")
+    if not route_key or named == authorizer_function_id():
+        return named
+    routed = [route.function_id for route in http_routes() if f"{route.method} {route.path}" == route_key]
+    if not routed:
+        raise KeyError(f"{name}: no route {route_key!r} in template.yaml")
+    return routed[0]
 
 
 # --------------------------------------------------------------------------- running the story
@@ -858,7 +877,7 @@ def run_story(stack: LocalStack, runner: FunctionRunner) -> dict[str, Any]:
                 event = with_value(event, RUN_PLACEHOLDER, _answered_run(results, step.run_from))
             if step.prepare is not None:
                 step.prepare(stack)
-            result = runner.invoke(function_for(runner, step.file), event)
+            result = runner.invoke(routed_function_for(runner, step.file, event), event)
             results[step.key] = result if step.status is None else lambda_result_to_http(result)
         except Exception as error:  # reported by the step's own test
             results[step.key] = error

@@ -38,6 +38,7 @@ def test_imports_are_split_between_the_cold_start_and_the_first_request() -> Non
         ("authorizer", {"isAuthorized": False}),
         (coldstart.BARE_FUNCTION, {}),  # no Item: the wallet was not there
         ("transactions", "not a response"),
+        (coldstart.STREAM_CONSUMER, {"batchItemFailures": [{"itemIdentifier": "1"}]}),
     ],
 )
 def test_a_first_request_that_failed_is_refused_not_timed(function: str, answer: object) -> None:

@@ -44,15 +44,15 @@ EXPECTED_ROUTES = [
     ("POST", "/onewallet/credit", "WalletFunction", False),
     ("POST", "/onewallet/cancel", "WalletFunction", False),
     ("POST", "/onewallet/promo_payout", "WalletFunction", False),
-    ("POST", "/v1/reconciliations", "ReconciliationFunction", True),
-    ("GET", "/v1/reconciliations", "ReconciliationFunction", True),
-    ("GET", "/v1/reconciliations/{runId}", "ReconciliationFunction", True),
-    ("GET", "/v1/findings", "ReconciliationFunction", True),
-    ("GET", "/v1/anomalies", "ReconciliationFunction", True),
-    ("GET", "/v1/anomalies/{anomalyId}", "ReconciliationFunction", True),
-    ("GET", "/v1/settings/anomaly-rules", "ReconciliationFunction", True),
-    ("PUT", "/v1/settings/anomaly-rules", "ReconciliationFunction", True),
-    ("GET", "/v1/wallets/{playerId}/audit", "ReconciliationFunction", True),
+    ("POST", "/v1/reconciliations", "ReconciliationApiFunction", True),
+    ("GET", "/v1/reconciliations", "ReconciliationApiFunction", True),
+    ("GET", "/v1/reconciliations/{runId}", "ReconciliationApiFunction", True),
+    ("GET", "/v1/findings", "ReconciliationApiFunction", True),
+    ("GET", "/v1/anomalies", "ReconciliationApiFunction", True),
+    ("GET", "/v1/anomalies/{anomalyId}", "ReconciliationApiFunction", True),
+    ("GET", "/v1/settings/anomaly-rules", "ReconciliationApiFunction", True),
+    ("PUT", "/v1/settings/anomaly-rules", "ReconciliationApiFunction", True),
+    ("GET", "/v1/wallets/{playerId}/audit", "ReconciliationApiFunction", True),
     ("GET", "/console", "ConsoleFunction", False),
     ("GET", "/console/{asset+}", "ConsoleFunction", False),
 ]
@@ -63,11 +63,16 @@ EXPECTED_FUNCTIONS = {
     "WalletFunction": "functions/wallet",
     "TransactionsFunction": "functions/transactions",
     "ReconciliationFunction": "functions/reconciliation",
+    "ReconciliationApiFunction": "functions/reconciliation_api",
     "ConsoleFunction": "functions/console",
 }
 
 # (Timeout, MemorySize) where a function departs from Globals (10 s, 512 MB).
-EXPECTED_SIZES = {"ReconciliationFunction": (300, 1024), "ConsoleFunction": (10, 256)}
+EXPECTED_SIZES = {
+    "ReconciliationFunction": (300, 1024),
+    "ReconciliationApiFunction": (30, 1024),
+    "ConsoleFunction": (10, 256),
+}
 
 # Every DynamoDB action each function may have (on the table or its indexes), and nothing else.
 EXPECTED_DYNAMODB_ACTIONS = {
@@ -90,6 +95,14 @@ EXPECTED_DYNAMODB_ACTIONS = {
         "dynamodb:Query",
     },
     "TransactionsFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:Query",
+    },
+    "ReconciliationApiFunction": {
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
@@ -128,6 +141,7 @@ EXPECTED_OTHER_GRANTS = {
     "AuthFunction": _USE_KEY,
     "WalletFunction": _USE_KEY,
     "TransactionsFunction": _USE_KEY,
+    "ReconciliationApiFunction": _USE_KEY,
     "ReconciliationFunction": _USE_KEY
     | {
         ("events:PutEvents", repr({"Fn::GetAtt": ["LedgerEventBus", "Arn"]})),
@@ -602,9 +616,9 @@ def test_match_route_on_the_real_routes(template_dict):
     route, _ = tpl.match_route(routes, "POST", "/onewallet/promo_payout")
     assert route.function_id == "WalletFunction" and not route.authorized
     route, params = tpl.match_route(routes, "GET", "/v1/wallets/p-1/audit")
-    assert (route.function_id, route.authorized, params) == ("ReconciliationFunction", True, {"playerId": "p-1"})
+    assert (route.function_id, route.authorized, params) == ("ReconciliationApiFunction", True, {"playerId": "p-1"})
     route, params = tpl.match_route(routes, "GET", "/v1/reconciliations/run-7")
-    assert (route.function_id, route.authorized, params) == ("ReconciliationFunction", True, {"runId": "run-7"})
+    assert (route.function_id, route.authorized, params) == ("ReconciliationApiFunction", True, {"runId": "run-7"})
     route, params = tpl.match_route(routes, "GET", "/v1/reconciliations")
     assert (route.event_id, params) == ("ListReconciliations", {})
     assert tpl.match_route(routes, "DELETE", "/v1/reconciliations") is None
@@ -744,7 +758,17 @@ def test_reconciliation_function(template_dict):
         "KASSA_PROVIDER_REPORTS_BUCKET": REPORTS_BUCKET_NAME,
         "KASSA_RESULTS_BUCKET": {"Ref": "ReconciliationResultsBucket"},
     }
-    assert {event["Type"] for event in props["Events"].values()} == {"DynamoDB", "ScheduleV2", "S3", "HttpApi"}
+    assert {event["Type"] for event in props["Events"].values()} == {"DynamoDB", "ScheduleV2", "S3"}
+
+
+def test_reconciliation_routes_have_a_function_of_their_own(template_dict):
+    """Outside the stream consumer's reserved concurrency, with the template's environment only."""
+    props = template_dict["Resources"]["ReconciliationApiFunction"]["Properties"]
+    assert {event["Type"] for event in props["Events"].values()} == {"HttpApi"}
+    assert "ReservedConcurrentExecutions" not in props
+    assert "Environment" not in props
+    outputs = template_dict["Outputs"]
+    assert outputs["ReconciliationApiFunctionName"]["Value"] == {"Ref": "ReconciliationApiFunction"}
 
 
 def test_event_bus_and_dead_letter_queue(template_dict):
@@ -931,7 +955,7 @@ def test_transform_routes_reconciliation_behind_the_authorizer(transformed):
     ]:
         operation = paths[path][method]
         assert operation["security"] == [{"OperatorKeyAuthorizer": []}], path
-        assert RECONCILIATION in json.dumps(operation["x-amazon-apigateway-integration"]["uri"]), path
+        assert "ReconciliationApiFunction.Arn" in json.dumps(operation["x-amazon-apigateway-integration"]["uri"]), path
 
 
 # --------------------------------------------------------------------------- the helpers the local stack uses

@@ -53,7 +53,10 @@ from kassa_dev.gateway import FunctionRunner
 from kassa_dev.lambda_runtime import lambda_environment
 from kassa_dev.python312 import MISSING, find_python312
 
-FUNCTIONS = ("auth", "wallet", "transactions", "authorizer", "reconciliation", "console")
+FUNCTIONS = ("auth", "wallet", "transactions", "authorizer", "reconciliation_api", "reconciliation", "console")
+# The stream consumer: its first invocation is a stream batch, not a request, so it is shown but not held to
+# the request path's targets.
+STREAM_CONSUMER = "reconciliation"
 BARE = "bare boto3 handler"
 # The bare handler that also imports pydantic v2 and builds one model: the floor of any function that
 # validates with the required stack at init (a reference, not a function of the template).
@@ -74,7 +77,8 @@ FIRST_EVENTS = {
     "wallet": "wallet-get.json",
     "transactions": "transactions-bet.json",
     "authorizer": "authorizer-allow.json",
-    "reconciliation": "reconciliation-runs-list.json",
+    "reconciliation_api": "reconciliation-runs-list.json",
+    "reconciliation": "reconciliation-stream-entry.json",
     "console": "console-page.json",
 }
 MARKER = "@@kassa-bench-start@@"
@@ -322,6 +326,8 @@ def _check_answer(function: str, answer: Any) -> None:
         ok = isinstance(answer, dict) and "Item" in answer
     elif function == "authorizer":
         ok = isinstance(answer, dict) and answer.get("isAuthorized") is True
+    elif function == STREAM_CONSUMER:  # every record of the batch handled
+        ok = isinstance(answer, dict) and answer.get("batchItemFailures") == []
     else:
         ok = isinstance(answer, dict) and 200 <= int(answer.get("statusCode", 500)) < 300
     if not ok:

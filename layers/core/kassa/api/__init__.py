@@ -18,3 +18,12 @@ def routers() -> list[Any]:
         reconciliations.router,
         anomalies.router,
     ]
+
+
+def reconciliation_routers() -> tuple[Any, ...]:
+    """The reconciliation routes: ReconciliationApiFunction's, and ReconciliationFunction's when a route's
+    event is handed to it directly (``kassa invoke``, ``sam local invoke``), as before they had a function
+    of their own."""
+    from kassa.api import anomalies, reconciliations
+
+    return (reconciliations.router, anomalies.router)

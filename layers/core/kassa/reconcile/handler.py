@@ -1,10 +1,12 @@
 """The reconciliation function's triggers, told apart by the event's shape: the table's stream (verify
-each committed entry; start pending runs), the hourly schedule (audit every operator), an S3 upload of a
-provider report, and the native API's reconciliation routes.
+each committed entry; start pending runs), the hourly schedule (audit every operator) and an S3 upload of a
+provider report.
 
 Each trigger's code is imported when that trigger first fires, not when the function starts: a stream
-batch never needs the HTTP resolver and its models, a request never needs the batch processor, so
-neither pays for the other's imports in its cold start.
+batch never needs the audit's code, the schedule never needs the batch processor. The gateway sends the
+reconciliation routes to a function of their own (ReconciliationApiFunction), which builds its resolver at
+init; a route's event handed to this function directly (``kassa invoke reconciliation``, ``sam local
+invoke ReconciliationFunction``) is still answered, its resolver built on first use.
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ def dispatch(event: dict[str, Any], context: Any) -> Any:
 
 @functools.cache
 def _http_app() -> Any:
-    from kassa.api import anomalies, reconciliations
+    from kassa.api import reconciliation_routers
     from kassa.api.http import build_resolver
 
-    return build_resolver(reconciliations.router, anomalies.router)
+    return build_resolver(*reconciliation_routers())
 
 
 @functools.cache

@@ -13,14 +13,16 @@ filesystem) and speaks JSON lines with it.
   sends it), or ``{"error": {"errorType", "errorMessage", "name", "stackTrace"}}`` as Lambda reports a
   failed invocation (``name``: the missing module of an ImportError).
 - stdout, last line, at the end of stdin: ``{"path": sys.path, "stdlib": <the standard library's
-  directory>, "modules": {name: file}, "compiled": [file, ...]}``: where every loaded module came from, and
-  the source files Python compiled because it found no bytecode it could use (on Lambda, at every cold
-  start: nothing compiled there is kept).
+  directory>, "modules": {name: file}, "compiled": [file, ...], "collector": {"enabled": bool, "frozen":
+  int}}``: where every loaded module came from, the source files Python compiled because it found no
+  bytecode it could use (on Lambda, at every cold start: nothing compiled there is kept), and whether the
+  garbage collector runs after the invocations and how many objects init left frozen (kassa.startup).
 
 Whatever the handler prints (Powertools' logs and EMF metrics) goes to stderr: stdout carries only this
 protocol. Standard library only: nothing may be imported before sys.path is set.
 """
 
+import gc
 import importlib
 import importlib.machinery
 import json
@@ -98,7 +100,8 @@ def main() -> None:
     modules = {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}
     stdlib = sysconfig.get_path("stdlib")
     modules = {name: file for name, file in modules.items() if file}
-    answer({"path": sys.path, "stdlib": stdlib, "modules": modules, "compiled": compiled})
+    collector = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+    answer({"path": sys.path, "stdlib": stdlib, "modules": modules, "compiled": compiled, "collector": collector})
 
 
 if __name__ == "__main__":

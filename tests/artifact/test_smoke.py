@@ -97,6 +97,16 @@ def test_the_function_compiled_nothing_but_its_handler(function_id: str, smoke: 
     assert [file for file in compiled if not _under(file, spec.code_dir)] == []
 
 
+@pytest.mark.parametrize("function_id", list(template.functions()))
+def test_the_collector_runs_again_after_init(function_id: str, smoke: ArtifactRun) -> None:
+    """Init ran with the garbage collector paused (kassa.startup): after the invocations it runs again, and
+    what init built is frozen, out of its way. A function whose handler did not end the pause would never
+    collect garbage again."""
+    collector = smoke.reports[function_id]["collector"]
+    assert collector["enabled"] is True, collector
+    assert collector["frozen"] > 10_000, collector  # the layer's modules and the handler's objects
+
+
 def _subsegment_names(document: dict[str, Any]) -> list[str]:
     names = [str(document.get("name"))]
     for child in document.get("subsegments") or []:

@@ -19,7 +19,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-from kassa import deadline
+from kassa import deadline, startup
 
 # Powertools warns on every invocation that emitted no business metric (a replay, a refused request);
 # that is normal here, and the warning would only fill the logs.
@@ -62,8 +62,9 @@ def request_id(event: dict[str, Any]) -> str:
 
 
 def lambda_handler(handler: Handler | None = None, *, traced_modules: tuple[str, ...] = TRACED_MODULES) -> Any:
-    """Logger context with the correlation id, EMF metrics flushed per invocation, tracing in Lambda, and
-    the invocation's end recorded for retry budgets (``kassa.deadline``).
+    """Logger context with the correlation id, EMF metrics flushed per invocation, tracing in Lambda, the
+    invocation's end recorded for retry budgets (``kassa.deadline``), and at the first invocation the end of
+    init's pause of the garbage collector (``kassa.startup``).
 
     ``traced_modules``: the libraries X-Ray patches; a function that calls no AWS service passes none, as
     patching botocore would import it (about 100 ms of its cold start) only to trace nothing."""
@@ -73,6 +74,7 @@ def lambda_handler(handler: Handler | None = None, *, traced_modules: tuple[str,
 
     @functools.wraps(handler)
     def wrapper(event: dict[str, Any], context: Any) -> Any:
+        startup.init_done()  # the first invocation ends init: the collector runs again (kassa.startup)
         logger.set_correlation_id(correlation_id(event))
         with deadline.invocation(context):
             return metrics.log_metrics(logger.inject_lambda_context(traced, log_event=False))(event, context)

@@ -75,52 +75,23 @@ EXPECTED_SIZES = {
 }
 
 # Every DynamoDB action each function may have (on the table or its indexes), and nothing else.
+_READ_AND_WRITE_ITEMS = {
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+}
 EXPECTED_DYNAMODB_ACTIONS = {
     "AuthorizerFunction": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"},
-    "AuthFunction": {
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:Query",
-    },
-    "WalletFunction": {
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:Query",
-    },
-    "TransactionsFunction": {
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:Query",
-    },
-    "ReconciliationApiFunction": {
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:Query",
-    },
+    "AuthFunction": _READ_AND_WRITE_ITEMS | {"dynamodb:DeleteItem"},
+    "WalletFunction": _READ_AND_WRITE_ITEMS,
+    "TransactionsFunction": _READ_AND_WRITE_ITEMS,
+    "ReconciliationApiFunction": _READ_AND_WRITE_ITEMS,
     "ConsoleFunction": set(),  # static files only
     # DeleteItem: an outbox marker whose event could not be published is removed again.
-    "ReconciliationFunction": {
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:Query",
-    },
+    "ReconciliationFunction": _READ_AND_WRITE_ITEMS | {"dynamodb:DeleteItem"},
 }
 
 # The provider reports bucket's name, as the bucket, the function's environment and its policy spell it

@@ -34,6 +34,7 @@ answer ``INVALID_SID``, the delete 404). ``events/README.md`` tells the same to 
 from __future__ import annotations
 
 import calendar
+import functools
 import json
 import os
 import re
@@ -59,7 +60,7 @@ from kassa_dev.sample_events import (
     seed_sample_operator,
 )
 from kassa_dev.stack import LocalStack
-from kassa_dev.template import authorizer_function_id, http_routes
+from kassa_dev.template import authorizer_function_id, http_routes, load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROBLEM_JSON = "application/problem+json"
@@ -847,12 +848,19 @@ def routed_function_for(runner: FunctionRunner, name: str, event: dict[str, Any]
     file's own."""
     named = function_for(runner, name)
     route_key = event.get("routeKey")
-    if not route_key or named == authorizer_function_id():
+    authorizer, routed = _gateway_routing()
+    if not route_key or named == authorizer:
         return named
-    routed = [route.function_id for route in http_routes() if f"{route.method} {route.path}" == route_key]
-    if not routed:
+    if route_key not in routed:
         raise KeyError(f"{name}: no route {route_key!r} in template.yaml")
-    return routed[0]
+    return routed[route_key]
+
+
+@functools.cache
+def _gateway_routing() -> tuple[str, dict[str, str]]:
+    """The authorizer's function and each route's function, read from template.yaml once."""
+    template = load_template()
+    return authorizer_function_id(template), {route.route_key: route.function_id for route in http_routes(template)}
 
 
 # --------------------------------------------------------------------------- running the story

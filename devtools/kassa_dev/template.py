@@ -217,6 +217,11 @@ class HttpRoute:
     authorized: bool
     event_id: str = field(default="", compare=False)
 
+    @property
+    def route_key(self) -> str:
+        """The route as API Gateway names it in an event's ``routeKey``: ``"GET /v1/wallets/{playerId}"``."""
+        return f"{self.method} {self.path}"
+
 
 def http_routes(template: dict[str, Any] | None = None) -> list[HttpRoute]:
     """Every HttpApi event of every function, sorted by path then method."""

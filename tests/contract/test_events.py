@@ -260,7 +260,7 @@ def test_http_event_has_the_payload_2_0_shape_of_its_route(name: str, runner: Fu
     event = load_event(name)
     assert HTTP_EVENT_KEYS <= set(event) <= HTTP_EVENT_KEYS | HTTP_EVENT_OPTIONAL, f"{name}: {sorted(event)}"
     function_id = routed_function_for(runner, name, event)
-    routes = {f"{r.method} {r.path}": r for r in template.http_routes() if r.function_id == function_id}
+    routes = {r.route_key: r for r in template.http_routes() if r.function_id == function_id}
     route = _check_common_shape(name, event, routes)
 
     assert set(event["requestContext"]) - CONTEXT_KEYS <= {"authorizer", "authentication"}
@@ -359,7 +359,7 @@ def test_authorizer_event_has_the_payload_2_0_request_shape(name: str, runner: F
     assert AUTHORIZER_EVENT_KEYS <= set(event) <= AUTHORIZER_EVENT_KEYS | AUTHORIZER_EVENT_OPTIONAL, sorted(event)
     assert event["type"] == "REQUEST"
     # Only routes behind the authorizer ever produce an authorizer request.
-    routes = {f"{r.method} {r.path}": r for r in template.http_routes() if r.authorized}
+    routes = {r.route_key: r for r in template.http_routes() if r.authorized}
     _check_common_shape(name, event, routes)
     context = event["requestContext"]
     assert set(context) == CONTEXT_KEYS  # no authorizer context yet: this is the authorizer's input

@@ -143,7 +143,7 @@ def unrouted(routes: list[HttpRoute], requests: list[Request]) -> list[str]:
 def uncovered(routes: list[HttpRoute], requests: list[Request]) -> list[str]:
     """The template's routes no request of the collection targets."""
     covered = {(route.method, route.path) for request in requests if (route := route_of(routes, request))}
-    return [f"{route.method} {route.path}" for route in routes if (route.method, route.path) not in covered]
+    return [route.route_key for route in routes if (route.method, route.path) not in covered]
 
 
 # --------------------------------------------------------------------------- the collection

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from moto.dynamodb.models import Table
 
-from kassa_dev import embedded_dynamodb
+from kassa_dev import embedded_dynamodb as embedded_module
 from kassa_dev.embedded_dynamodb import EmbeddedDynamoDB, install_query_patch, moto_table_query
 
 from .conftest import LSI, EmbeddedTable, moto_own
@@ -79,6 +79,48 @@ QUERIES: dict[str, dict[str, Any]] = {
         "Limit": 3,
     },
     "a partition that does not exist": {"KeyConditionExpression": "pk = :pk"},
+    # A sort-key condition hands moto only the matching run and its neighbours: the pages must not change,
+    # LastEvaluatedKey included (moto decides it by the item after a full page, matching or not).
+    "local index equality, in pages of 2": {
+        "IndexName": LSI,
+        "KeyConditionExpression": "pk = :pk AND amount = :six",
+        "ExpressionAttributeValues": {":six": {"N": "6"}},
+        "Limit": 2,
+    },
+    "local index equality, a page exactly full": {
+        "IndexName": LSI,
+        "KeyConditionExpression": "pk = :pk AND amount = :ten",
+        "ExpressionAttributeValues": {":ten": {"N": "10"}},
+        "Limit": 1,
+    },
+    "local index, the highest value backwards in pages of 1": {
+        "IndexName": LSI,
+        "KeyConditionExpression": "pk = :pk AND amount >= :ten",
+        "ExpressionAttributeValues": {":ten": {"N": "10"}},
+        "ScanIndexForward": False,
+        "Limit": 1,
+    },
+    "begins_with, in pages of 3": {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {":prefix": {"S": "MOVE#01"}},
+        "Limit": 3,
+    },
+    "the last items, in pages of 2": {
+        "KeyConditionExpression": "pk = :pk AND sk >= :from",
+        "ExpressionAttributeValues": {":from": {"S": "MOVE#020"}},
+        "Limit": 2,
+    },
+    "between, backwards in pages of 4": {
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+        "ExpressionAttributeValues": {":low": {"S": "MOVE#005"}, ":high": {"S": "MOVE#012"}},
+        "ScanIndexForward": False,
+        "Limit": 4,
+    },
+    "a sort-key condition nothing matches": {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {":prefix": {"S": "NOTHING"}},
+        "Limit": 2,
+    },
 }
 
 
@@ -127,6 +169,30 @@ def test_a_table_or_local_index_query_reads_only_its_partition(
 
 
 def test_the_query_patch_is_installed_and_idempotent(embedded_server: EmbeddedDynamoDB) -> None:
-    assert Table.query is embedded_dynamodb._query
+    assert Table.query is embedded_module._query
     install_query_patch()
-    assert Table.query is embedded_dynamodb._query
+    assert Table.query is embedded_module._query
+
+
+def test_a_sort_key_condition_hands_moto_only_the_match_and_its_neighbours(
+    embedded_dynamodb: Any, filled_table: EmbeddedTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto sizes and sorts every item it is handed; a wallet's entry at one version is one item, not the
+    partition's hundreds."""
+    handed: list[int] = []
+    all_items = embedded_module._OnePartition.all_items
+
+    def spy(view: Any) -> Any:
+        items = all_items(view)
+        handed.append(len(items))
+        return items
+
+    monkeypatch.setattr(embedded_module._OnePartition, "all_items", spy)
+    page = embedded_dynamodb.query(
+        TableName=filled_table.name,
+        IndexName=LSI,
+        KeyConditionExpression="pk = :pk AND amount = :six",
+        ExpressionAttributeValues={":pk": {"S": "W#2"}, ":six": {"N": "6"}},
+    )
+    assert page["Count"] == 2
+    assert handed == [4]  # the two sixes, the last five and the first seven

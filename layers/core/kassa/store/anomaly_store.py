@@ -26,6 +26,8 @@ from kassa.store.outcomes import failed_condition_at, write_patiently
 EPISODE_MEMORY = timedelta(hours=25)
 # Versions whose commit instants one read fetches (what a stream batch of one wallet asks for next).
 COMMITTED_PAGE = 100
+# Entries in the first page of the walk back to the previous withdrawal (the pages then double).
+WITHDRAWAL_LOOKBACK_PAGE = 16
 # A windowed anomaly lists at most this many of the transactions of its episode.
 MAX_TRANSACTION_IDS = 200
 
@@ -253,9 +255,13 @@ class AnomalyStore(TableStore):
         return codec.number(item, "amount") if item else None
 
     def since_last_withdrawal(self, operator_id: str, player_id: str, version: int) -> tuple[int, int]:
-        """(deposited, wagered) in the applied entries before ``version`` back to the previous withdrawal."""
+        """(deposited, wagered) in the applied entries before ``version`` back to the previous withdrawal.
+
+        Read newest first in growing pages: the walk stops at the previous withdrawal, usually a few entries
+        back, and a page without a limit would read (and be charged for) up to 1 MB of older history."""
         deposited = wagered = 0
         entries = self.pages(
+            first_page=WITHDRAWAL_LOOKBACK_PAGE,
             IndexName=keys.ENTRIES_BY_VERSION,
             KeyConditionExpression="pk = :pk AND entryVersion < :v",
             ExpressionAttributeValues={":pk": s(keys.wallet_pk(operator_id, player_id)), ":v": n(version)},

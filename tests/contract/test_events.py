@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,10 @@ def runner() -> FunctionRunner:
 
 
 @pytest.fixture(scope="module")
-def published(stack: LocalStack) -> Queue:
+def published(stack: LocalStack) -> Iterator[Queue]:
     """Every Kassa event put on the bus while the story runs."""
-    return Queue(stack.client("sqs"), stack.event_queue("sample-events-published"))
+    with stack.event_queue("sample-events-published") as url:
+        yield Queue(stack.client("sqs"), url)
 
 
 @pytest.fixture(scope="module")

@@ -99,8 +99,9 @@ def reports(stack: LocalStack, gateway: LocalGateway, reconciliation: Any) -> An
 
 
 @pytest.fixture
-def events_queue(stack: LocalStack) -> Queue:
-    return Queue(stack.client("sqs"), stack.event_queue(new_id("recq")))
+def events_queue(stack: LocalStack) -> Iterator[Queue]:
+    with stack.event_queue(new_id("recq")) as url:
+        yield Queue(stack.client("sqs"), url)
 
 
 class Queue:

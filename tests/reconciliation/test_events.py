@@ -5,6 +5,7 @@ cancelled)."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from kassa.clock import now_iso
 from kassa.domain.model import Action
 from kassa.domain.movements import MovementRequest, decide
 from kassa.store.ledger_store import LedgerStore, WriteConflict
+from kassa_dev.stack import LocalStack
 from tests.reconciliation.conftest import Queue, Stream, Tenant
 
 
@@ -82,3 +84,14 @@ def test_a_cancelled_transaction_leaves_no_phantom_entry(tenant: Tenant, stream:
     assert tenant.audit() == []
     txs = Counter(e["detail"]["transactionId"] for e in events_queue.of(tenant.operator_id, "TransactionCommitted"))
     assert txs == Counter({"first": 1, "w-1": 1})
+
+
+def test_a_watching_queue_leaves_nothing_on_the_bus(stack: LocalStack) -> None:
+    """Each test's queue goes with its rule: one left behind slows every later PutEvents of the session."""
+    events, sqs, bus = stack.client("events"), stack.client("sqs"), os.environ["KASSA_EVENT_BUS"]
+    rules_before = events.list_rules(EventBusName=bus)["Rules"]
+    with stack.event_queue("watching-for-a-while") as url:
+        assert len(events.list_rules(EventBusName=bus)["Rules"]) == len(rules_before) + 1
+        assert url in sqs.list_queues()["QueueUrls"]
+    assert events.list_rules(EventBusName=bus)["Rules"] == rules_before
+    assert url not in sqs.list_queues().get("QueueUrls", [])

@@ -51,12 +51,15 @@ class StreamPump:
             self._deliver(batch[start : start + self.batch_size])
         return len(batch)
 
-    def skip(self) -> int:
-        """Pass over what is waiting without delivering it (for a measurement that starts now)."""
-        skipped = 0
-        while batch := self._read():
-            skipped += len(batch)
-        return skipped
+    def skip(self) -> None:
+        """Pass over what is waiting without delivering it (for a measurement that starts now): every shard
+        is read from its end on. Not by reading through: a session's stream holds tens of thousands of
+        records, which moto takes seconds to serialize."""
+        for shard in self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]:
+            if self._iterators.get(shard["ShardId"], "") is not None:  # not a shard already read to its end
+                self._iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+                )["ShardIterator"]
 
     def drain(self, rounds: int = 50) -> None:
         """Pump until nothing is waiting (a redelivery or a run can write more records)."""

@@ -25,7 +25,7 @@ class Capture:
     def __init__(self, stack: Any) -> None:
         self.records: list[dict[str, Any]] = []
         self.pump = stack.stream_pump(self._capture)
-        self.take()  # skip what is already in the stream
+        self.pump.skip()  # what is already in the stream is not this test's
 
     def _capture(self, function_id: str, event: dict[str, Any]) -> dict[str, Any]:
         self.records += event["Records"]

@@ -155,6 +155,21 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def pages_read(store: Any) -> list[tuple[int | None, int]]:
+    """From now on, each Query page ``store`` (a kassa.store TableStore) asks for, as (its Limit, how many
+    items it returned): what a read costs on DynamoDB follows the items it reads."""
+    read: list[tuple[int | None, int]] = []
+    query = store.query
+
+    def counted(budget: Any = None, **params: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = query(budget, **params)
+        read.append((params.get("Limit"), len(answer["Items"])))
+        return answer
+
+    store.query = counted
+    return read
+
+
 @pytest.fixture(scope="session")
 def pooled_gateway(stack: LocalStack) -> Iterator[LocalGateway]:
     """A gateway whose functions run in worker processes: concurrent requests really run at once."""

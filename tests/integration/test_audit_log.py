@@ -15,9 +15,10 @@ from kassa.clock import now_iso
 from kassa.operators import AuditPolicy, SettingsChange
 from kassa.reconcile import runs
 from kassa.store.access_store import AccessStore
+from kassa.store.audit_store import AuditStore
 from kassa_dev.gateway import LocalGateway
 from kassa_dev.stack import LocalStack
-from tests.conftest import Api, new_id
+from tests.conftest import Api, new_id, pages_read
 from tests.integration.test_cli_operators import kassa
 
 
@@ -221,6 +222,18 @@ def test_the_log_is_newest_first_and_pages_without_gaps_or_repeats(operator: Ope
     assert len({record["eventId"] for record in every}) == 8
     first = operator.api.get("/v1/audit-log", query="limit=3").json()
     assert len(first["items"]) == 3 and first["nextCursor"]
+
+
+def test_a_page_reads_only_the_records_it_shows(operator: Operator) -> None:
+    """DynamoDB reads (and charges) a whole Query page, up to 1 MB of the day: a page of 3 asks for 3."""
+    player = operator.api.open_wallet()
+    for _ in range(7):
+        operator.api.post(f"/v1/wallets/{player}/lock")
+    store = AuditStore()
+    read = pages_read(store)
+    records, cursor = store.page(operator.operator_id, ("2000-01-01T00:00:00Z", now_iso()), None, 3, None)
+    assert len(records) == 3 and cursor
+    assert read == [(3, 3)]
 
 
 def test_the_time_window_selects_by_instant(operator: Operator) -> None:

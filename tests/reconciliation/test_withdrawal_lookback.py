@@ -5,27 +5,13 @@ wallet's history is."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from kassa.store.anomaly_store import WITHDRAWAL_LOOKBACK_PAGE, AnomalyStore
+from tests.conftest import pages_read
 from tests.reconciliation.conftest import Tenant
 
 UNITS = 10**6  # EUR's storage units
-
-
-class CountingStore(AnomalyStore):
-    """An AnomalyStore that keeps each Query's Limit and how many items it returned."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pages_read: list[tuple[Any, int]] = []
-
-    def query(self, budget: Any = None, **query: Any) -> dict[str, Any]:
-        answer = super().query(budget, **query)
-        self.pages_read.append((query.get("Limit"), len(answer["Items"])))
-        return answer
 
 
 @pytest.fixture
@@ -45,19 +31,20 @@ def test_a_withdrawal_near_the_previous_one_reads_one_small_page(long_history: t
     tenant.move(player, "bet", "2", bet="after")
     version = tenant.move(player, "withdrawal", "1").entry.version
 
-    store = CountingStore()
+    store = AnomalyStore()
+    read = pages_read(store)
     assert store.since_last_withdrawal(tenant.operator_id, player, version) == (7 * UNITS, 2 * UNITS)
     # Three entries back to the withdrawal, found in the first page: 121 older entries were never read.
-    assert store.pages_read == [(WITHDRAWAL_LOOKBACK_PAGE, WITHDRAWAL_LOOKBACK_PAGE)]
+    assert read == [(WITHDRAWAL_LOOKBACK_PAGE, WITHDRAWAL_LOOKBACK_PAGE)]
 
 
 def test_a_first_withdrawal_sums_the_whole_history_in_growing_pages(long_history: tuple[Tenant, str]) -> None:
     tenant, player = long_history
     version = tenant.move(player, "withdrawal", "5").entry.version
 
-    store = CountingStore()
+    store = AnomalyStore()
+    read = pages_read(store)
     assert store.since_last_withdrawal(tenant.operator_id, player, version) == (600 * UNITS, 60 * UNITS)
     first = WITHDRAWAL_LOOKBACK_PAGE
-    limits = [limit for limit, _ in store.pages_read]
-    assert limits == [first, 2 * first, 4 * first, 8 * first]  # 16 + 32 + 64 = 112: the 4th page ends it
-    assert sum(count for _, count in store.pages_read) == 120
+    assert [limit for limit, _ in read] == [first, 2 * first, 4 * first, 8 * first]  # 16+32+64 = 112 < 120
+    assert sum(count for _, count in read) == 120

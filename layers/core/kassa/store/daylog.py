@@ -52,7 +52,9 @@ def newest_first(
             query["ExpressionAttributeValues"].update({f":f{i}": s(v) for i, v in enumerate(filters.values())})
         if after:
             query["ExclusiveStartKey"] = {"pk": query["ExpressionAttributeValues"][":pk"], "sk": s(after)}
-        for item in store.pages(**query):
+        # A page of the day wants only what the listing still lacks (DynamoDB reads, and charges, up to 1 MB
+        # of the day otherwise); with a filter, more may be read to find them.
+        for item in store.pages(first_page=limit - len(found), **query):
             found.append(item)
             if len(found) == limit:
                 return found, _cursor(day, text(item, "sk"))

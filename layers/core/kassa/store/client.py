@@ -21,6 +21,9 @@ from kassa.store.outcomes import patiently, pause
 
 # Marks Kassa's own requests (in CloudTrail, and for the embedded DynamoDB's fault injection).
 USER_AGENT = "kassa-ledger"
+# Where growing pages stop growing: 1 MB, DynamoDB's own bound on a page, holds fewer of any item Kassa
+# stores (and Limit is a 32-bit integer on DynamoDB's side).
+MAX_PAGE_ITEMS = 10_000
 
 
 @cache
@@ -109,7 +112,7 @@ class TableStore:
             if "LastEvaluatedKey" not in page:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            limit = limit and limit * 2
+            limit = limit and min(limit * 2, MAX_PAGE_ITEMS)
 
     def get_many(self, wanted: list[dict[str, Any]], budget: Budget | None = None) -> list[dict[str, Any] | None]:
         """Several items, each strongly consistent, in one ``BatchGetItem`` (the keys must differ); what

@@ -19,6 +19,8 @@ PARTITION_READ_UNITS = 3000
 TABLE_WRITE_UNITS = 40_000  # on-demand, per table, the default (adjustable) quota
 INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds per index entry
 TEN_MILLION_CLAIM = 10_000_000  # what keys.py claimed: entries per player before 10 GB
+PAGE_BYTES = 1024**2  # what one Query page reads at most
+PAGE_READ_UNITS = 128  # an eventually consistent 1 MB page: 0.5 RCU per 4 KB
 MILLION = Decimal(1_000_000)
 
 
@@ -82,6 +84,8 @@ def ceilings(sizes: ItemSizes, write_units: Decimal, index_units: Decimal, strea
     per_movement = write_units + index_units  # in the wallet's partition
     all_paths = write_units + index_units + stream_units
     table_movements = TABLE_WRITE_UNITS / all_paths
+    entries_per_page = PAGE_BYTES / sizes.index_entry_all
+    history_at_ceiling = 2 * rounds * sizes.index_entry_all  # a bet and a win per round
     return [
         Ceiling(
             "bet-and-win rounds per wallet before its 10 GB item collection is full",
@@ -117,5 +121,14 @@ def ceilings(sizes: ItemSizes, write_units: Decimal, index_units: Decimal, strea
             f"{table_movements:,.0f}",
             f"{TABLE_WRITE_UNITS:,} WCU/s on-demand default quota (adjustable) / {all_paths:.0f} WCU per movement"
             ", request and stream paths (the outbox marker moved, it was not removed)",
+        ),
+        Ceiling(
+            "what the stream consumer reads at a withdrawal (deposit_withdraw_no_play sums back to the previous one)",
+            f"up to 1 MB ({entries_per_page:,.0f} index entries, {PAGE_READ_UNITS} RCU) at every withdrawal, "
+            "however close the previous one",
+            "the entries since the previous withdrawal, in pages of 16, 32, 64 ...; a first withdrawal at the "
+            f"wallet's ceiling: {history_at_ceiling / GB:.1f} GB in {history_at_ceiling / PAGE_BYTES:,.0f} pages",
+            f"a Query page reads up to {PAGE_BYTES // 1024**2} MB whatever its reader keeps (docs/decisions.md 40); "
+            "a running tally on the wallet would make it no read at all",
         ),
     ]

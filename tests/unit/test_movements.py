@@ -12,7 +12,18 @@ import pytest
 from kassa import errors
 from kassa.domain import hashchain
 from kassa.domain.hashchain import entry_digest
-from kassa.domain.model import GENESIS_HASH, Action, Balance, Bet, BetState, Entry, Outcome, Wallet, WalletStatus
+from kassa.domain.model import (
+    GENESIS_HASH,
+    Action,
+    Balance,
+    Bet,
+    BetState,
+    Entry,
+    Outcome,
+    SinceWithdrawal,
+    Wallet,
+    WalletStatus,
+)
 from kassa.domain.movements import (
     BetWrite,
     Decision,
@@ -838,3 +849,33 @@ def test_an_applied_movement_is_named_among_the_wallets_recent_ids_and_a_refusal
     assert refusal.wallet.recent == owner.recent  # a refusal writes no wallet
     # The key is the (transaction id, action) pair an entry is stored under, not the id alone.
     assert recent_key("t", Action.BET) != recent_key("t", Action.WIN)
+
+
+def test_the_wallet_tallies_deposits_and_stakes_since_its_last_withdrawal_and_a_withdrawal_carries_them() -> None:
+    owner = replace(wallet("0"), since_withdrawal=SinceWithdrawal())
+    owner = applied(owner, request(Action.DEPOSIT, "100", tx="d1")).wallet
+    owner = applied(owner, request(Action.BET, "7.5", tx="b1", bet_id="g1")).wallet
+    owner = applied(owner, request(Action.WIN, "30", tx="w1", bet_id="g1"), bet=open_bet("g1", "7.5", "b1")).wallet
+    owner = applied(owner, request(Action.BET, "2", tx="b2", bet_id="g2")).wallet
+    owner = applied(owner, request(Action.REFUND, None, tx="r2", bet_id="g2"), bet=open_bet("g2", "2", "b2")).wallet
+    owner = applied(owner, request(Action.ADJUSTMENT, "-1", tx="a1", reason="fix")).wallet
+    owner = applied(owner, request(Action.PROMO, "5", tx="p1")).wallet
+    # What the walk back to the previous withdrawal sums: deposits, and stakes (a refunded one too).
+    assert owner.since_withdrawal == SinceWithdrawal(units("100"), units("9.5"))
+    refused = rejected(owner, request(Action.WITHDRAWAL, "1000", tx="x"), errors.InsufficientFunds)
+    assert refused.entry.since_withdrawal is None  # a refusal is no withdrawal and writes no wallet
+
+    withdrawal = applied(owner, request(Action.WITHDRAWAL, "10", tx="wd"))
+    assert withdrawal.entry.since_withdrawal == SinceWithdrawal(units("100"), units("9.5"))
+    assert withdrawal.wallet.since_withdrawal == SinceWithdrawal()
+    deposit = applied(withdrawal.wallet, request(Action.DEPOSIT, "1", tx="d2"))
+    assert deposit.entry.since_withdrawal is None  # only a withdrawal's entry carries the tally
+    assert deposit.wallet.since_withdrawal == SinceWithdrawal(units("1"), 0)
+
+
+def test_a_wallet_stored_before_the_tally_starts_one_at_its_next_withdrawal() -> None:
+    owner = applied(wallet("0"), request(Action.DEPOSIT, "50", tx="d1")).wallet
+    assert owner.since_withdrawal is None  # not known: the deposits before it were never counted
+    withdrawal = applied(owner, request(Action.WITHDRAWAL, "50", tx="wd"))
+    assert withdrawal.entry.since_withdrawal is None  # the rule reads the history instead
+    assert withdrawal.wallet.since_withdrawal == SinceWithdrawal()

@@ -126,9 +126,11 @@ def ceilings(sizes: ItemSizes, write_units: Decimal, index_units: Decimal, strea
             "what the stream consumer reads at a withdrawal (deposit_withdraw_no_play sums back to the previous one)",
             f"up to 1 MB ({entries_per_page:,.0f} index entries, {PAGE_READ_UNITS} RCU) at every withdrawal, "
             "however close the previous one",
-            "the entries since the previous withdrawal, in pages of 16, 32, 64 ...; a first withdrawal at the "
-            f"wallet's ceiling: {history_at_ceiling / GB:.1f} GB in {history_at_ceiling / PAGE_BYTES:,.0f} pages",
-            f"a Query page reads up to {PAGE_BYTES // 1024**2} MB whatever its reader keeps (docs/decisions.md 40); "
-            "a running tally on the wallet would make it no read at all",
+            "nothing: the wallet tallies deposits and stakes since its last withdrawal, and a withdrawal's entry "
+            "carries the tally",
+            "a wallet stored before the tally was kept reads, at its next withdrawal only, the entries back to the "
+            "previous one in pages of 16, 32, 64 ... (at the wallet's ceiling: "
+            f"{history_at_ceiling / GB:.1f} GB in {history_at_ceiling / PAGE_BYTES:,.0f} pages of "
+            f"{PAGE_BYTES // 1024**2} MB); docs/decisions.md 40",
         ),
     ]

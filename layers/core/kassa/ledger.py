@@ -14,7 +14,7 @@ from kassa import audit_log, errors
 from kassa.audit_log import AuditRecord
 from kassa.clock import now_iso
 from kassa.deadline import Budget
-from kassa.domain.model import GENESIS_HASH, Action, Entry, Wallet, WalletStatus
+from kassa.domain.model import GENESIS_HASH, Action, Entry, SinceWithdrawal, Wallet, WalletStatus
 from kassa.domain.movements import Movement, MovementRequest, MovementState, Rejection, Replay, decide
 from kassa.money import CURRENCY_PATTERN, DEFAULT_SCALE, format_units
 from kassa.observability import logger, metrics
@@ -238,6 +238,7 @@ def open_wallet(
         last_hash=GENESIS_HASH,
         created_at=now,
         updated_at=now,
+        since_withdrawal=SinceWithdrawal(),
     )
     store.create_wallet(wallet)
     metrics.add_metric(name="WalletsOpened", unit="Count", value=1)

@@ -73,7 +73,14 @@ def _fired(
         stake = store.stake(operator, player, entry.bet_id)
         fired.append((Rule.LARGE_WIN, rules.large_win(entry.amount, stake, scale, limits)))
     if entry.action is Action.WITHDRAWAL:
-        deposited, wagered = store.since_last_withdrawal(operator, player, entry.version)
+        # The withdrawal carries its wallet's tally; one on a wallet stored before the tally was kept
+        # does not, and the history back to the previous withdrawal is read instead.
+        since = entry.since_withdrawal
+        deposited, wagered = (
+            (since.deposited, since.wagered)
+            if since is not None
+            else store.since_last_withdrawal(operator, player, entry.version)
+        )
         fired.append((Rule.DEPOSIT_WITHDRAW_NO_PLAY, rules.deposit_withdraw_no_play(deposited, wagered, scale, limits)))
     return [(rule, values) for rule, values in fired if values is not None]
 

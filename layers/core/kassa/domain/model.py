@@ -59,6 +59,16 @@ class Balance(StrEnum):
 
 
 @dataclass(frozen=True)
+class SinceWithdrawal:
+    """What a wallet took in deposits and staked in bets since its last withdrawal, in storage units: the
+    ``deposit_withdraw_no_play`` rule's facts, kept by every movement so that a withdrawal carries them and
+    nothing has to read the history back to the previous one."""
+
+    deposited: int = 0
+    wagered: int = 0
+
+
+@dataclass(frozen=True)
 class Wallet:
     operator_id: str
     player_id: str
@@ -76,6 +86,8 @@ class Wallet:
     # Short digests of the (transaction id, action) of the movements this wallet applied last, newest last
     # (``kassa.domain.movements.recent_key``): a retry soon after is seen on the wallet read alone.
     recent: tuple[str, ...] = ()
+    # None on a wallet stored before the tally was kept, until its next withdrawal starts one.
+    since_withdrawal: SinceWithdrawal | None = None
 
     @property
     def locked(self) -> bool:
@@ -130,6 +142,8 @@ class Entry:
     hash: str | None = None
     # Outside the hash (entries written before it existed have none): where the request came from.
     origin: Origin = field(default_factory=Origin)
+    # A withdrawal's: the wallet's tally up to it (None: not kept yet, or not a withdrawal). Outside the hash.
+    since_withdrawal: SinceWithdrawal | None = None
 
     @property
     def applied(self) -> bool:

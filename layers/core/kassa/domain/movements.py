@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from kassa import errors
 from kassa.domain.hashchain import entry_digest
-from kassa.domain.model import Action, Balance, Bet, BetState, Entry, Origin, Outcome, Wallet
+from kassa.domain.model import Action, Balance, Bet, BetState, Entry, Origin, Outcome, SinceWithdrawal, Wallet
 from kassa.money import canonical, to_units
 
 # Actions that need a bet id, and those whose amount must be strictly positive.
@@ -273,6 +273,7 @@ def _apply(wallet: Wallet, request: MovementRequest, delta: int, now: str, bet: 
         last_hash=digest,
         updated_at=now,
         recent=(*wallet.recent, recent_key(request.transaction_id, request.action))[-RECENT_KEPT:],
+        since_withdrawal=_tally(wallet.since_withdrawal, request.action, delta),
     )
     entry = _entry(
         request,
@@ -284,8 +285,23 @@ def _apply(wallet: Wallet, request: MovementRequest, delta: int, now: str, bet: 
         balance_after=after,
         previous_hash=wallet.last_hash,
         hash=digest,
+        since_withdrawal=wallet.since_withdrawal if request.action is Action.WITHDRAWAL else None,
     )
     return Movement(new_wallet, entry, bet)
+
+
+def _tally(since: SinceWithdrawal | None, action: Action, delta: int) -> SinceWithdrawal | None:
+    """The tally after an applied movement: a withdrawal starts a new one (also on a wallet that had none);
+    deposits and stakes add to it; nothing else counts."""
+    if action is Action.WITHDRAWAL:
+        return SinceWithdrawal()
+    if since is None:
+        return None
+    if action is Action.DEPOSIT:
+        return replace(since, deposited=since.deposited + delta)
+    if action is Action.BET:
+        return replace(since, wagered=since.wagered - delta)  # a stake's delta is negative
+    return since
 
 
 def _reject(

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from kassa.domain.model import Action, Balance, Bet, BetState, Entry, Origin, Outcome, Wallet, WalletStatus
+from kassa.domain.model import (
+    Action,
+    Balance,
+    Bet,
+    BetState,
+    Entry,
+    Origin,
+    Outcome,
+    SinceWithdrawal,
+    Wallet,
+    WalletStatus,
+)
 from kassa.store import keys
 
 Item = dict[str, dict[str, Any]]
@@ -35,6 +46,26 @@ def _optional(name: str, value: str | None) -> Item:
     return {} if value is None else {name: s(value)}
 
 
+# A wallet's tally since its last withdrawal, on the wallet and on a withdrawal's entry: [deposited, wagered].
+SINCE_WITHDRAWAL = "sinceWithdrawal"
+
+
+def tally_value(since: SinceWithdrawal) -> dict[str, Any]:
+    return {"L": [n(since.deposited), n(since.wagered)]}
+
+
+def _tally(since: SinceWithdrawal | None) -> Item:
+    return {} if since is None else {SINCE_WITHDRAWAL: tally_value(since)}
+
+
+def _tally_from(item: Item) -> SinceWithdrawal | None:
+    value = item.get(SINCE_WITHDRAWAL)
+    if value is None:
+        return None
+    deposited, wagered = (int(part["N"]) for part in value["L"])
+    return SinceWithdrawal(deposited, wagered)
+
+
 def wallet_item(wallet: Wallet) -> Item:
     return {
         **keys.wallet(wallet.operator_id, wallet.player_id),
@@ -52,6 +83,7 @@ def wallet_item(wallet: Wallet) -> Item:
         "createdAt": s(wallet.created_at),
         "updatedAt": s(wallet.updated_at),
         **({"recent": s(recent_text(wallet))} if wallet.recent else {}),
+        **_tally(wallet.since_withdrawal),
     }
 
 
@@ -75,6 +107,7 @@ def wallet_from_item(item: Item) -> Wallet:
         updated_at=text(item, "updatedAt"),
         current_session=optional_text(item, "currentSession"),
         recent=tuple((optional_text(item, "recent") or "").split()),
+        since_withdrawal=_tally_from(item),
     )
 
 
@@ -108,6 +141,7 @@ def entry_item(wallet: Wallet, entry: Entry) -> Item:
         **_optional("requestId", entry.origin.request_id or None),
         **_optional("traceId", entry.origin.trace_id or None),
         **_optional("protocol", entry.origin.protocol or None),
+        **_tally(entry.since_withdrawal),
     }
     if entry.applied:
         # Only applied entries are history: the sparse index EntriesByVersion orders them.
@@ -144,6 +178,7 @@ def entry_from_item(item: Item) -> Entry:
             optional_text(item, "traceId") or "",
             optional_text(item, "protocol") or "",
         ),
+        since_withdrawal=_tally_from(item),
     )
 
 

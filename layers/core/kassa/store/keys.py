@@ -7,7 +7,8 @@ operator            OP#{operator}                         OPERATOR              
 operator API key    OP#{operator}                         APIKEY#{key id}               credentialHash (GSI), ancestors
 audit record        OP#{operator}#AUDIT#{yyyy-mm-dd}      {at}#{event id}               immutable; a partition a day
 One Wallet token    OP#{operator}                         ONEWALLET_TOKEN               credentialHash (GSI)
-wallet              OP#{operator}#PLAYER#{player}         WALLET                        balance, version, lastHash
+wallet              OP#{operator}#PLAYER#{player}         WALLET                        balance, version, lastHash,
+                                                                                        sinceWithdrawal
 ledger entry        OP#{operator}#PLAYER#{player}         TX#{transaction id}#{action}  entryVersion if applied
 bet                 OP#{operator}#PLAYER#{player}         BET#{bet id}                  open/settled/cancelled/tombstone
 audit checkpoint    OP#{operator}#PLAYER#{player}         AUDIT                         verified up to a version

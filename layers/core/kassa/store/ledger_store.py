@@ -244,11 +244,14 @@ class LedgerStore(TableStore):
         return collection_size_gb(answer)
 
     def _wallet_update(self, wallet: Wallet, read_version: int) -> dict[str, Any]:
+        # A wallet stored before the tally was kept has none until its next withdrawal starts one.
+        tally = {} if wallet.since_withdrawal is None else {":since": codec.tally_value(wallet.since_withdrawal)}
         return {
             "TableName": self.table,
             "Key": keys.wallet(wallet.operator_id, wallet.player_id),
             "UpdateExpression": "SET balance = :balance, bonus = :bonus, version = :version, "
-            "lastHash = :hash, updatedAt = :at, #recent = :recent",
+            "lastHash = :hash, updatedAt = :at, #recent = :recent"
+            + (f", {codec.SINCE_WITHDRAWAL} = :since" if tally else ""),
             # The status read is part of the condition: a lock that lands between our read and our
             # write makes this fail and the movement is decided again against the locked wallet.
             "ConditionExpression": "version = :read AND #status = :status",
@@ -265,6 +268,7 @@ class LedgerStore(TableStore):
                 ":at": s(wallet.updated_at),
                 ":recent": s(codec.recent_text(wallet)),
                 ":read": n(read_version),
+                **tally,
             },
         }
 

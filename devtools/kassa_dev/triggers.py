@@ -56,10 +56,12 @@ class StreamPump:
         is read from its end on. Not by reading through: a session's stream holds tens of thousands of
         records, which moto takes seconds to serialize."""
         for shard in self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]:
-            if self._iterators.get(shard["ShardId"], "") is not None:  # not a shard already read to its end
-                self._iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
-                )["ShardIterator"]
+            shard_id = shard["ShardId"]
+            if shard_id in self._iterators and self._iterators[shard_id] is None:
+                continue  # a closed shard, read to its end
+            self._iterators[shard_id] = self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="LATEST"
+            )["ShardIterator"]
 
     def drain(self, rounds: int = 50) -> None:
         """Pump until nothing is waiting (a redelivery or a run can write more records)."""

@@ -142,8 +142,8 @@ def unrouted(routes: list[HttpRoute], requests: list[Request]) -> list[str]:
 
 def uncovered(routes: list[HttpRoute], requests: list[Request]) -> list[str]:
     """The template's routes no request of the collection targets."""
-    covered = {(route.method, route.path) for request in requests if (route := route_of(routes, request))}
-    return [route.route_key for route in routes if (route.method, route.path) not in covered]
+    covered = {route.route_key for request in requests if (route := route_of(routes, request))}
+    return [route.route_key for route in routes if route.route_key not in covered]
 
 
 # --------------------------------------------------------------------------- the collection

@@ -15,6 +15,7 @@ import pytest
 
 from kassa.anomaly import detector
 from kassa.anomaly.rules import Rule
+from kassa.domain.model import SinceWithdrawal
 from kassa.store import codec
 from kassa.store.anomaly_store import WITHDRAWAL_LOOKBACK_PAGE, AnomalyStore
 from tests.conftest import pages_read
@@ -92,7 +93,7 @@ def test_a_withdrawal_near_the_previous_one_reads_one_small_page(long_history: t
 
     store = AnomalyStore()
     read = pages_read(store)
-    assert store.since_last_withdrawal(tenant.operator_id, player, version) == (7 * UNITS, 2 * UNITS)
+    assert store.since_last_withdrawal(tenant.operator_id, player, version) == SinceWithdrawal(7 * UNITS, 2 * UNITS)
     # Three entries back to the withdrawal, found in the first page: 121 older entries were never read.
     assert read == [(WITHDRAWAL_LOOKBACK_PAGE, WITHDRAWAL_LOOKBACK_PAGE)]
 
@@ -103,7 +104,7 @@ def test_a_first_withdrawal_sums_the_whole_history_in_growing_pages(long_history
 
     store = AnomalyStore()
     read = pages_read(store)
-    assert store.since_last_withdrawal(tenant.operator_id, player, version) == (600 * UNITS, 60 * UNITS)
+    assert store.since_last_withdrawal(tenant.operator_id, player, version) == SinceWithdrawal(600 * UNITS, 60 * UNITS)
     first = WITHDRAWAL_LOOKBACK_PAGE
     assert [limit for limit, _ in read] == [first, 2 * first, 4 * first, 8 * first]  # 16+32+64 = 112 < 120
     assert sum(count for _, count in read) == 120

@@ -20,7 +20,7 @@ TABLE_WRITE_UNITS = 40_000  # on-demand, per table, the default (adjustable) quo
 INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds per index entry
 TEN_MILLION_CLAIM = 10_000_000  # what keys.py claimed: entries per player before 10 GB
 PAGE_BYTES = 1024**2  # what one Query page reads at most
-PAGE_READ_UNITS = 128  # an eventually consistent 1 MB page: 0.5 RCU per 4 KB
+PAGE_READ_UNITS = PAGE_BYTES // (4 * 1024) // 2  # an eventually consistent page: 0.5 RCU per 4 KB (128)
 MILLION = Decimal(1_000_000)
 
 

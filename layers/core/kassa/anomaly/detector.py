@@ -75,13 +75,9 @@ def _fired(
     if entry.action is Action.WITHDRAWAL:
         # The withdrawal carries its wallet's tally; one on a wallet stored before the tally was kept
         # does not, and the history back to the previous withdrawal is read instead.
-        since = entry.since_withdrawal
-        deposited, wagered = (
-            (since.deposited, since.wagered)
-            if since is not None
-            else store.since_last_withdrawal(operator, player, entry.version)
-        )
-        fired.append((Rule.DEPOSIT_WITHDRAW_NO_PLAY, rules.deposit_withdraw_no_play(deposited, wagered, scale, limits)))
+        since = entry.since_withdrawal or store.since_last_withdrawal(operator, player, entry.version)
+        values = rules.deposit_withdraw_no_play(since.deposited, since.wagered, scale, limits)
+        fired.append((Rule.DEPOSIT_WITHDRAW_NO_PLAY, values))
     return [(rule, values) for rule, values in fired if values is not None]
 
 

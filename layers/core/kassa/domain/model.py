@@ -13,7 +13,7 @@ Invariants (checked by tests that try to break them, and by the reconciliation a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 GENESIS_HASH = "0" * 64
@@ -66,6 +66,17 @@ class SinceWithdrawal:
 
     deposited: int = 0
     wagered: int = 0
+
+    def after(self, action: Action, delta: int) -> SinceWithdrawal:
+        """The tally after an applied movement that moved ``delta`` units: a withdrawal starts a new one,
+        deposits and stakes add to it, nothing else counts."""
+        if action is Action.WITHDRAWAL:
+            return SinceWithdrawal()
+        if action is Action.DEPOSIT:
+            return replace(self, deposited=self.deposited + delta)
+        if action is Action.BET:
+            return replace(self, wagered=self.wagered - delta)  # a stake's delta is negative
+        return self
 
 
 @dataclass(frozen=True)

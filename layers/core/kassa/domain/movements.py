@@ -273,7 +273,7 @@ def _apply(wallet: Wallet, request: MovementRequest, delta: int, now: str, bet: 
         last_hash=digest,
         updated_at=now,
         recent=(*wallet.recent, recent_key(request.transaction_id, request.action))[-RECENT_KEPT:],
-        since_withdrawal=_tally(wallet.since_withdrawal, request.action, delta),
+        since_withdrawal=_tally_after(wallet.since_withdrawal, request.action, delta),
     )
     entry = _entry(
         request,
@@ -290,18 +290,11 @@ def _apply(wallet: Wallet, request: MovementRequest, delta: int, now: str, bet: 
     return Movement(new_wallet, entry, bet)
 
 
-def _tally(since: SinceWithdrawal | None, action: Action, delta: int) -> SinceWithdrawal | None:
-    """The tally after an applied movement: a withdrawal starts a new one (also on a wallet that had none);
-    deposits and stakes add to it; nothing else counts."""
-    if action is Action.WITHDRAWAL:
-        return SinceWithdrawal()
-    if since is None:
+def _tally_after(since: SinceWithdrawal | None, action: Action, delta: int) -> SinceWithdrawal | None:
+    """A wallet without a tally (stored before it was kept) gets one at its next withdrawal."""
+    if since is None and action is not Action.WITHDRAWAL:
         return None
-    if action is Action.DEPOSIT:
-        return replace(since, deposited=since.deposited + delta)
-    if action is Action.BET:
-        return replace(since, wagered=since.wagered - delta)  # a stake's delta is negative
-    return since
+    return (since or SinceWithdrawal()).after(action, delta)
 
 
 def _reject(

@@ -13,7 +13,7 @@ from kassa.anomaly.rules import WINDOW, Anomaly, Thresholds
 from kassa.audit_log import AuditRecord
 from kassa.clock import iso, parse_instant
 from kassa.deadline import Budget
-from kassa.domain.model import Action
+from kassa.domain.model import Action, SinceWithdrawal
 from kassa.settings import settings
 from kassa.store import codec, daylog, keys
 from kassa.store.audit_store import write_audited
@@ -254,12 +254,13 @@ class AnomalyStore(TableStore):
         item = self.read(keys.bet(operator_id, player_id, bet_id))
         return codec.number(item, "amount") if item else None
 
-    def since_last_withdrawal(self, operator_id: str, player_id: str, version: int) -> tuple[int, int]:
-        """(deposited, wagered) in the applied entries before ``version`` back to the previous withdrawal.
+    def since_last_withdrawal(self, operator_id: str, player_id: str, version: int) -> SinceWithdrawal:
+        """The tally of the applied entries before ``version`` back to the previous withdrawal: for a
+        withdrawal that carries none (its wallet was stored before the tally was kept).
 
         Read newest first in growing pages: the walk stops at the previous withdrawal, usually a few entries
         back, and a page without a limit would read (and be charged for) up to 1 MB of older history."""
-        deposited = wagered = 0
+        since = SinceWithdrawal()
         entries = self.pages(
             first_page=WITHDRAWAL_LOOKBACK_PAGE,
             IndexName=keys.ENTRIES_BY_VERSION,
@@ -270,14 +271,11 @@ class AnomalyStore(TableStore):
             ScanIndexForward=False,
         )
         for item in entries:
-            action, amount = codec.text(item, "action"), codec.number(item, "amount")
-            if action == Action.WITHDRAWAL.value:
+            action = Action(codec.text(item, "action"))
+            if action is Action.WITHDRAWAL:
                 break
-            if action == Action.DEPOSIT.value:
-                deposited += amount
-            elif action == Action.BET.value:
-                wagered += -amount
-        return deposited, wagered
+            since = since.after(action, codec.number(item, "amount"))
+        return since
 
     def rejections_within(self, operator_id: str, player_id: str, at: str) -> int:
         """Recorded rejections on the wallet committed in the minute up to ``at``."""

@@ -17,7 +17,7 @@ CHECKOV_TEMPLATE ?= template.yaml
 CHECKOV := CKV_PARSE_ERROR_FAIL=true CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(TOOLS)/checkov/bin/checkov \
 	-f $(CHECKOV_TEMPLATE) --framework cloudformation --compact --quiet --skip-download
 
-.PHONY: run test lint lint-checkov lint-template build openapi layer-requirements stress bench clean
+.PHONY: run test lint lint-checkov lint-template build openapi layer-requirements dataclass-code stress bench clean
 
 $(TOOLS)/%/.installed: devtools/tools/%.txt
 	rm -rf $(TOOLS)/$*
@@ -59,6 +59,10 @@ openapi: $(STAMP)
 
 layer-requirements: $(STAMP)
 	$(BIN)/python -m kassa_dev.layer_requirements > layers/core/requirements.txt
+
+# The dataclass methods every function's init compiles, compiled once by the layer's build (decisions 41).
+dataclass-code: $(STAMP)
+	$(BIN)/python -m kassa_dev.dataclass_code
 
 bench: $(STAMP)
 	$(BIN)/python -m kassa_dev.bench

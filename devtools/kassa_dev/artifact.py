@@ -18,6 +18,8 @@ LAYER_SOURCE = REPO_ROOT / "layers/core"  # CoreLayer's ContentUri, where sam bu
 LAYER_BUILD_METHOD = "makefile"  # sam build runs the ContentUri's Makefile ...
 LAYER_BUILD_TARGET = f"build-{LAYER_ID}"  # ... at this target
 LAYER_REQUIREMENTS = LAYER_SOURCE / "requirements.txt"
+# The texts of the dataclass methods the functions' init compiles (kassa.dataclass_code), by `make dataclass-code`.
+LAYER_DATACLASS_CODE = LAYER_SOURCE / "dataclass-code.json"
 
 
 def pip_install(python: Path, target: Path, *args: str) -> None:
@@ -37,16 +39,18 @@ def make_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, **(extra or {})}
 
 
-def build_layer(python: Path, requirements: Path, into: Path) -> Path:
+def build_layer(python: Path, requirements: Path, into: Path, dataclass_code: Path = LAYER_DATACLASS_CODE) -> Path:
     """CoreLayer as ``sam build`` makes it, by the same Makefile target, for this host's wheels: the
     packages ``requirements`` names and nothing else (no constraints, no dev environment), the layer's own
-    source beside them, and the bytecode of all of it. Returns the directory Lambda would put on sys.path
-    (the layer's ``python/``, extracted to /opt/python)."""
+    source beside them, and the bytecode of all of it, with the dataclass code compiled from
+    ``dataclass_code``. Returns the directory Lambda would put on sys.path (the layer's ``python/``,
+    extracted to /opt/python)."""
     variables = {
         "ARTIFACTS_DIR": into,
         "LAYER_PYTHON": python,
         "LAYER_PLATFORMS": "",
         "LAYER_REQUIREMENTS": requirements.resolve(),
+        "LAYER_DATACLASS_CODE": dataclass_code.resolve(),
     }
     command = ["make", "--no-print-directory", "-C", str(LAYER_SOURCE), LAYER_BUILD_TARGET]
     command += [f"{name}={value}" for name, value in variables.items()]

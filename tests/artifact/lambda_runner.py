@@ -16,7 +16,9 @@ filesystem) and speaks JSON lines with it.
   directory>, "modules": {name: file}, "compiled": [file, ...], "collector": {"enabled": bool, "frozen":
   int}}``: where every loaded module came from, the source files Python compiled because it found no
   bytecode it could use (on Lambda, at every cold start: nothing compiled there is kept), and whether the
-  garbage collector runs after the invocations and how many objects init left frozen (kassa.startup).
+  garbage collector runs after the invocations and how many objects init left frozen (kassa.startup);
+  "dataclassCode": {"found": int, "compiled": [text, ...]}, what init's dataclasses found compiled in the
+  layer and what they compiled (kassa.dataclass_code), or null if Kassa never started it.
 
 Whatever the handler prints (Powertools' logs and EMF metrics) goes to stderr: stdout carries only this
 protocol. Standard library only: nothing may be imported before sys.path is set.
@@ -101,7 +103,18 @@ def main() -> None:
     stdlib = sysconfig.get_path("stdlib")
     modules = {name: file for name, file in modules.items() if file}
     collector = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
-    answer({"path": sys.path, "stdlib": stdlib, "modules": modules, "compiled": compiled, "collector": collector})
+    dataclass_code = getattr(sys.modules.get("kassa.dataclass_code"), "report", None)
+    code = dataclass_code and {"found": dataclass_code.found, "compiled": dataclass_code.compiled}
+    answer(
+        {
+            "path": sys.path,
+            "stdlib": stdlib,
+            "modules": modules,
+            "compiled": compiled,
+            "collector": collector,
+            "dataclassCode": code,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -107,6 +107,18 @@ def test_the_collector_runs_again_after_init(function_id: str, smoke: ArtifactRu
     assert collector["frozen"] > 10_000, collector  # the layer's modules and the handler's objects
 
 
+@pytest.mark.parametrize("function_id", list(template.functions()))
+def test_the_function_init_compiled_no_dataclass_method(function_id: str, smoke: ArtifactRun) -> None:
+    """The layer ships the code of every dataclass method the function's init defines, compiled by its
+    build (kassa.dataclass_code): init ran it instead of compiling it. A dataclass added or changed since
+    `make dataclass-code` (or a package's new version) was compiled again, and fails here."""
+    code = smoke.reports[function_id]["dataclassCode"]
+    assert code is not None, "kassa.dataclass_code never ran"
+    compiled = [text.splitlines()[1].strip() for text in code["compiled"]]
+    assert compiled == [], f"compiled at init, not in layers/core/dataclass-code.json (make dataclass-code): {compiled}"
+    assert code["found"] > 0
+
+
 def _subsegment_names(document: dict[str, Any]) -> list[str]:
     names = [str(document.get("name"))]
     for child in document.get("subsegments") or []:

@@ -1,5 +1,6 @@
-"""A Lambda function's init runs with the garbage collector paused; its first invocation freezes what init
-built and starts the collector again.
+"""A Lambda function's init runs with the garbage collector paused and with its dataclasses' methods
+compiled in advance (``kassa.dataclass_code``); its first invocation freezes what init built and starts the
+collector again.
 
 Init imports botocore, Powertools, pydantic and Kassa: some 80,000 objects that live as long as the
 process (modules, classes, functions, schemas), of which a few hundred are garbage. The collector does not
@@ -20,20 +21,28 @@ from __future__ import annotations
 import gc
 import os
 
+from kassa import dataclass_code
+
 _paused = False
 
 
 def pause_for_init() -> None:
-    """In a Lambda function, pause the collector until the first invocation (``init_done``)."""
+    """In a Lambda function, pause the collector and use the dataclass code compiled at build until the first
+    invocation (``init_done``)."""
     global _paused
-    if os.environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_") and gc.isenabled():
+    if not os.environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_"):
+        return
+    dataclass_code.install()
+    if gc.isenabled():
         gc.disable()
         _paused = True
 
 
 def init_done() -> None:
-    """At an invocation: if init paused the collector, freeze what init built and start it again."""
+    """At an invocation: the end of init. If init paused the collector, freeze what init built and start it
+    again; dataclasses compile their own code again (nothing is left to define)."""
     global _paused
+    dataclass_code.uninstall()
     if _paused:
         _paused = False
         gc.freeze()

@@ -26,6 +26,12 @@ IMPORTTIME = "\n".join(
 )
 
 
+def test_a_cold_invocation_whole_is_init_and_first_request_of_the_same_run() -> None:
+    """The median of each run's sum, not the sum of the medians (0.30 + 0.02 here)."""
+    cold = coldstart.ColdStart("f", runs=[0.30, 0.20, 0.40], first_runs=[0.01, 0.05, 0.02])
+    assert cold.invocation_median == pytest.approx(0.31)
+
+
 def test_imports_are_split_between_the_cold_start_and_the_first_request() -> None:
     assert coldstart.top_imports(IMPORTTIME) == [("botocore", 3.0)]
     assert coldstart.top_imports(IMPORTTIME, first_request=True) == [("aws_xray_sdk", 5.0)]

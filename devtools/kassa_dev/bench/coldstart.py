@@ -192,6 +192,12 @@ class ColdStart:
     def warm_median(self) -> float:
         return statistics.median(self.warm_runs) if self.warm_runs else float("nan")
 
+    @property
+    def invocation_median(self) -> float:
+        """The cold invocation whole, as its caller waits for it: init and the first request, run by run."""
+        totals = [init + first for init, first in zip(self.runs, self.first_runs, strict=True)]
+        return statistics.median(totals) if totals else float("nan")
+
 
 @dataclass(frozen=True)
 class Sample:

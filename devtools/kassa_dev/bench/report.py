@@ -555,6 +555,7 @@ def cold_summary(run: Run) -> list[str]:
     within_init = [c.name for c in functions if c.median <= COLD_START_LIMIT * bare.median]
     floor_note = f"; pydantic v2 alone (imported, one model built) {floor.median / bare.median:.2f}x" if floor else ""
     slowest_first = max(functions, key=lambda c: c.first_median)
+    slowest_whole = max(functions, key=lambda c: c.invocation_median)
     within_first = [c.name for c in functions if c.first_median <= FIRST_REQUEST_LIMIT * bare.first_median]
     consumer_note = (
         f" The stream consumer ({consumer.name}), held to neither: it starts in {_ms(consumer.median)} ms = "
@@ -573,7 +574,10 @@ def cold_summary(run: Run) -> list[str]:
         f"{_ms(slowest_first.first_median)} ms = {slowest_first.first_median / bare.first_median:.1f}x the bare "
         f"handler's first GetItem ({_ms(bare.first_median)} ms) (target <= {FIRST_REQUEST_LIMIT:g}x: "
         f"{_verdict(slowest_first.first_median <= FIRST_REQUEST_LIMIT * bare.first_median)}); functions within it: "
-        f"{', '.join(within_first) or 'none'}.{consumer_note}",
+        f"{', '.join(within_first) or 'none'}. The cold invocation whole (init and first request, what its caller "
+        f"waits for): slowest {slowest_whole.name} {_ms(slowest_whole.invocation_median)} ms = "
+        f"{slowest_whole.invocation_median / bare.invocation_median:.2f}x the bare handler's "
+        f"({_ms(bare.invocation_median)} ms).{consumer_note}",
         *_bytecode_summary(run, bare),
     ]
 
@@ -618,8 +622,9 @@ def cold_section(run: Run) -> list[str]:
         f"Import of the handler module + building what its first invocation needs "
         f"(`kassa.store.client.dynamodb()`), in a fresh interpreter each time, median of {runs} runs, on "
         f"Python {python} (Lambda's runtime) from the pieces as they ship: the layer built by its Makefile (as "
-        "`sam build` builds it, with its bytecode; wheels for this host), boto3 as the runtime provides it, the "
-        "function's code directory, started with `-I -S -B` (nothing else on sys.path, no bytecode written, as "
+        "`sam build` builds it, with its bytecode and its compiled dataclass methods, docs/decisions.md 41; wheels "
+        "for this host), boto3 as the runtime provides it, the function's code directory, started with "
+        "`-I -S -B` (nothing else on sys.path, no bytecode written, as "
         "on Lambda's read-only filesystem). The bare handler only does `import boto3; "
         'boto3.client("dynamodb")` with the runtime\'s boto3; the row below it also imports pydantic v2 and '
         "builds one model (the floor of any function validating with it at init); the last row is the first "

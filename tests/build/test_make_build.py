@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kassa_dev.artifact import make_environment
+from kassa_dev.artifact import LAYER_DATACLASS_CODE, make_environment
 from kassa_dev.elf_check import AARCH64, X86_64, check, elf_files
 from kassa_dev.sam_build import ROOT
 
@@ -74,6 +74,13 @@ def bytecode_problems(python312: Path, layer: Path) -> dict[str, str]:
     return problems
 
 
+def dataclass_table_texts(python312: Path, table: Path) -> int:
+    """How many texts the layer's dataclass table holds, read by Lambda's Python (kassa.dataclass_code)."""
+    read = "import marshal, sys; print(len(marshal.loads(open(sys.argv[1], 'rb').read())))"
+    done = subprocess.run([str(python312), "-I", "-c", read, str(table)], capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
 def test_make_build_ships_only_aarch64_native_code_and_the_layers_bytecode(tmp_path: Path, python312: Path) -> None:
     built = make_build(BUILD_DIR=tmp_path)
     assert built.returncode == 0, built.stdout + built.stderr
@@ -83,6 +90,9 @@ def test_make_build_ships_only_aarch64_native_code_and_the_layers_bytecode(tmp_p
     layer = tmp_path / "CoreLayer" / "python"
     assert (layer / "kassa" / "ledger.py").exists() and (layer / "pydantic" / "main.py").exists()
     assert bytecode_problems(python312, layer) == {}
+    # ... and its dataclasses' methods compiled (docs/decisions.md 41), every recorded text of them.
+    table = layer / "kassa" / "dataclass_code.cpython-312.marshal"
+    assert dataclass_table_texts(python312, table) == len(json.loads(LAYER_DATACLASS_CODE.read_text()))
 
 
 def test_a_layer_built_by_sams_python_builder_ships_no_bytecode(tmp_path: Path, python312: Path) -> None:

@@ -116,3 +116,10 @@ def test_without_a_readable_table_nothing_is_installed(tmp_path: Path, content: 
         table.write_bytes(content)
     assert dataclass_code.install(str(table)) is False
     assert "exec" not in vars(dataclasses)
+
+
+def test_without_a_namespace_the_callers_is_used() -> None:
+    """As exec's own default: the calling module's globals, not kassa.dataclass_code's."""
+    namespace: dict[str, object] = {}
+    dataclass_code._exec("seen = __name__", None, namespace)
+    assert namespace["seen"] == __name__

@@ -5,10 +5,10 @@ docs/decisions.md 41).
 The layer is built for this host with an empty table, so that every text its dataclasses hand ``exec`` is
 reported as compiled; each function of template.yaml is then started as the cold-start benchmark starts it
 (Python 3.12, ``-I -S -B``, Lambda's environment, its handler module imported and its DynamoDB client
-built) and reports those texts. The texts depend on the classes, not on the environment's values: a
-variable taken from a parameter gets its default, one naming a resource a placeholder. Run it again when a
-dataclass, or a pinned package, changes: the artifact smoke test fails on any text a function's init had to
-compile.
+built) and reports those texts. They are the methods of the classes init defines, which no variable's
+value here is known to change (a variable taken from a parameter gets its default, one naming a resource a
+placeholder); what shows the recording covers init is the artifact smoke test, which fails on any text a
+function's init had to compile. Run it again when a dataclass, or a pinned package, changes.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ filesystem) and speaks JSON lines with it.
   int}}``: where every loaded module came from, the source files Python compiled because it found no
   bytecode it could use (on Lambda, at every cold start: nothing compiled there is kept), and whether the
   garbage collector runs after the invocations and how many objects init left frozen (kassa.startup);
-  "dataclassCode": {"found": int, "compiled": [text, ...]}, what init's dataclasses found compiled in the
-  layer and what they compiled (kassa.dataclass_code), or null if Kassa never started it.
+  "dataclassCode": {"found": int, "compiled": [text, ...], "installed": bool}, what init's dataclasses found
+  compiled in the layer, what they compiled (kassa.dataclass_code), and whether the table is still in
+  dataclasses' way after the invocations; or null if Kassa never started it.
 
 Whatever the handler prints (Powertools' logs and EMF metrics) goes to stderr: stdout carries only this
 protocol. Standard library only: nothing may be imported before sys.path is set.
@@ -103,8 +104,9 @@ def main() -> None:
     stdlib = sysconfig.get_path("stdlib")
     modules = {name: file for name, file in modules.items() if file}
     collector = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
-    dataclass_code = getattr(sys.modules.get("kassa.dataclass_code"), "report", None)
-    code = dataclass_code and {"found": dataclass_code.found, "compiled": dataclass_code.compiled}
+    report = getattr(sys.modules.get("kassa.dataclass_code"), "report", None)
+    installed = "exec" in vars(sys.modules["dataclasses"]) if "dataclasses" in sys.modules else False
+    code = report and {"found": report.found, "compiled": report.compiled, "installed": installed}
     answer(
         {
             "path": sys.path,

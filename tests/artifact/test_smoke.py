@@ -117,6 +117,7 @@ def test_the_function_init_compiled_no_dataclass_method(function_id: str, smoke:
     compiled = [text.splitlines()[1].strip() for text in code["compiled"]]
     assert compiled == [], f"compiled at init, not in layers/core/dataclass-code.json (make dataclass-code): {compiled}"
     assert code["found"] > 0
+    assert code["installed"] is False  # the first invocation ended init, and the table with it
 
 
 def _subsegment_names(document: dict[str, Any]) -> list[str]:

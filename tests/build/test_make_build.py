@@ -75,8 +75,12 @@ def bytecode_problems(python312: Path, layer: Path) -> dict[str, str]:
 
 
 def dataclass_table_texts(python312: Path, table: Path) -> int:
-    """How many texts the layer's dataclass table holds, read by Lambda's Python (kassa.dataclass_code)."""
-    read = "import marshal, sys; print(len(marshal.loads(open(sys.argv[1], 'rb').read())))"
+    """How many texts the layer's dataclass table holds, read by Lambda's Python as kassa.dataclass_code reads
+    it (0 if it was compiled by another Python: its code would not be used)."""
+    read = (
+        "import importlib.util, marshal, sys; magic, table = marshal.loads(open(sys.argv[1], 'rb').read()); "
+        "print(len(table) if magic == importlib.util.MAGIC_NUMBER else 0)"
+    )
     done = subprocess.run([str(python312), "-I", "-c", read, str(table)], capture_output=True, text=True, check=True)
     return int(done.stdout)
 

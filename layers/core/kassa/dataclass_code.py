@@ -11,10 +11,17 @@ The layer's build (layers/core/Makefile) compiles the texts every function's ini
 marshalled beside this module. During init, ``exec`` in ``dataclasses`` looks a text up there and runs the
 code compiled from exactly that text, which is what compiling it again would give; a text not there (a
 dataclass added since the recording, a Python whose dataclasses write other text) is compiled as before.
-A file of another Python version is never read (its name carries the version, as bytecode's does).
+Code objects are only valid for the Python that compiled them: the table's name carries the version, as
+bytecode's does, and the table itself the bytecode's magic number, which must be this Python's. Classes whose
+methods have the same text share one code object (nothing a program can tell apart from two equal ones).
 
 Only in Lambda, from the ``kassa`` package's import to the first invocation (``kassa.startup``); ``report``
-says how many texts were found and which were compiled (the artifact smoke test requires none).
+says how many texts were found and which were compiled (the artifact smoke test requires none; in Lambda the
+first invocation logs a warning if any were).
+
+This module must not import ``from __future__``: it would not change how a text is compiled here (``compile``
+is told not to inherit), but it would change what this module's own functions look like to a reader who
+compares them with ``dataclasses``.
 """
 
 import builtins
@@ -22,15 +29,28 @@ import dataclasses
 import marshal
 import os
 import sys
+from importlib.util import MAGIC_NUMBER
 from types import CodeType
 from typing import Any
 
-# Named as bytecode is: code objects are only valid for the Python version that compiled them.
-TABLE = os.path.join(os.path.dirname(__file__), f"dataclass_code.{sys.implementation.cache_tag}.marshal")
+TABLE_NAME = f"dataclass_code.{sys.implementation.cache_tag}.marshal"
+TABLE = os.path.join(os.path.dirname(__file__), TABLE_NAME)
+
+
+def compile_text(text: str) -> CodeType:
+    """What ``exec(text, ...)`` compiles when ``dataclasses`` calls it: file ``<string>``, and the future flags
+    of dataclasses.py, which has none (so none of the caller's, whatever module that is)."""
+    return compile(text, "<string>", "exec", dont_inherit=True)
+
+
+def dump_table(texts: list[str]) -> bytes:
+    """The table of ``texts`` compiled by this Python, as ``install`` reads it (the layer's build writes it)."""
+    return marshal.dumps((MAGIC_NUMBER, {text: compile_text(text) for text in texts}))
 
 
 class Report:
-    """What the installed ``exec`` did: texts whose code was found, and texts it had to compile."""
+    """What the installed ``exec`` did: texts whose code was found, and texts it had to compile. (Not a
+    dataclass: it is defined before the table is installed, and would only add a class to compile.)"""
 
     def __init__(self) -> None:
         self.found = 0
@@ -46,12 +66,12 @@ def install(table: str = TABLE) -> bool:
     try:
         with open(table, "rb") as file:
             content = file.read()  # at once: marshal.load reads a file object piece by piece, 8x slower
-        # Written by the layer's build, beside the bytecode Python loads the same way (a .pyc is marshal).
-        loaded = marshal.loads(content)  # noqa: S302
+        # Written by the layer's build, beside the bytecode Python loads the same way (a .pyc is marshal too).
+        magic, loaded = marshal.loads(content)  # noqa: S302
     except (OSError, EOFError, ValueError, TypeError):
         return False  # no table (the source tree, tests), or not one this Python can read: compile as before
-    if not isinstance(loaded, dict):
-        return False
+    if magic != MAGIC_NUMBER or not isinstance(loaded, dict):
+        return False  # another Python's code, which this one must not run
     _table.clear()
     _table.update(loaded)
     # dataclasses calls exec by its global name: a module attribute of that name comes before the builtin.
@@ -59,24 +79,26 @@ def install(table: str = TABLE) -> bool:
     return True
 
 
-def uninstall() -> None:
-    """Back to the builtin ``exec``; the table is let go."""
-    if vars(dataclasses).get("exec") is _exec:
+def uninstall() -> bool:
+    """Back to the builtin ``exec``, and the table let go. Whether it was installed until now."""
+    installed = vars(dataclasses).get("exec") is _exec
+    if installed:
         del dataclasses.exec  # type: ignore[attr-defined]
     _table.clear()
+    return installed
 
 
 def _exec(source: Any, globals: dict[str, Any] | None = None, locals: Any = None, /) -> None:
+    # Only dataclasses.py calls this, as exec(text, globals, namespace); the rest is exec's own contract.
     if globals is None:  # exec's default is its caller's namespace, not this module's
         caller = sys._getframe(1)
         globals, locals = caller.f_globals, caller.f_locals if locals is None else locals
-    if not isinstance(source, str):
-        code = source
-    elif source in _table:
-        code = _table[source]
+    code = _table.get(source) if isinstance(source, str) else None  # one lookup: uninstall may clear it
+    if code is not None:
         report.found += 1
-    else:
-        # As exec would compile it from dataclasses: without this module's __future__ flags.
-        code = compile(source, "<string>", "exec", dont_inherit=True)
+    elif isinstance(source, str):
+        code = compile_text(source)
         report.compiled.append(source)
+    else:
+        code = source
     builtins.exec(code, globals, locals)  # noqa: S102 - dataclasses' own generated methods

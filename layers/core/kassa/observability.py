@@ -74,7 +74,12 @@ def lambda_handler(handler: Handler | None = None, *, traced_modules: tuple[str,
 
     @functools.wraps(handler)
     def wrapper(event: dict[str, Any], context: Any) -> Any:
-        startup.init_done()  # the first invocation ends init: the collector runs again (kassa.startup)
+        stale = startup.init_done()  # the first invocation ends init: the collector runs again (kassa.startup)
+        if stale:  # what ran is right, only slower to start: the layer was built from an old recording
+            logger.warning(
+                "dataclass methods compiled at init: the layer's table lacks them (make dataclass-code)",
+                extra={"compiled": len(stale)},
+            )
         logger.set_correlation_id(correlation_id(event))
         with deadline.invocation(context):
             return metrics.log_metrics(logger.inject_lambda_context(traced, log_event=False))(event, context)

@@ -38,12 +38,14 @@ def pause_for_init() -> None:
         _paused = True
 
 
-def init_done() -> None:
+def init_done() -> list[str]:
     """At an invocation: the end of init. If init paused the collector, freeze what init built and start it
-    again; dataclasses compile their own code again (nothing is left to define)."""
+    again; dataclasses compile their own code again (nothing is left to define). Returns, at the end of an
+    init that had the dataclass table, the texts it still compiled (a stale table: the caller says so)."""
     global _paused
-    dataclass_code.uninstall()
+    stale = list(dataclass_code.report.compiled) if dataclass_code.uninstall() else []
     if _paused:
         _paused = False
         gc.freeze()
         gc.enable()
+    return stale

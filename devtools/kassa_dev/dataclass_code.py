@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kassa_dev import template
 from kassa_dev.artifact import LAYER_DATACLASS_CODE, LAYER_REQUIREMENTS, build_layer, build_runtime
-from kassa_dev.lambda_runtime import lambda_environment
+from kassa_dev.lambda_runtime import aws_environment, lambda_environment
 from kassa_dev.python312 import MISSING, find_python312
 
 _INIT = """
@@ -47,12 +47,7 @@ def _environment(spec: template.FunctionSpec, scratch: str) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": scratch,
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "recording",
-        "AWS_SECRET_ACCESS_KEY": "recording",
-        "AWS_CONFIG_FILE": os.path.join(scratch, "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(scratch, "no-credentials"),
+        **aws_environment(),
         **{name: _value(value, parameters) for name, value in spec.environment.items()},
         **lambda_environment(spec.function_id, str(spec.code_dir)),
     }

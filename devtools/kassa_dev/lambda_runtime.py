@@ -9,6 +9,7 @@ its own, which Lambda never does.
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 
@@ -25,6 +26,21 @@ def new_trace_root() -> str:
 def sampled_trace_header(root: str | None = None) -> str:
     """``_X_AMZN_TRACE_ID`` as Lambda sets it for one invocation that X-Ray samples."""
     return f"Root={root or new_trace_root()};Parent={secrets.token_hex(8)};Sampled=1"
+
+
+def aws_environment(region: str = "us-east-1") -> dict[str, str]:
+    """What Lambda gives a function's process for AWS besides its runtime variables: a region and
+    credentials in the environment (dummies here: every call goes to the embedded services), and no config
+    or credentials file to read."""
+    return {
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
 
 
 def lambda_environment(

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from kassa_dev import lambda_runtime, layer_requirements, template
 from kassa_dev.gateway import ACCOUNT_ID, FunctionRunner
-from kassa_dev.lambda_runtime import lambda_environment, new_trace_root, sampled_trace_header
+from kassa_dev.lambda_runtime import aws_environment, lambda_environment, new_trace_root, sampled_trace_header
 from kassa_dev.stack import REGION, LocalStack
 from tests.conftest import new_id
 from tests.event_story import run_story
@@ -292,12 +292,7 @@ def run_artifact(
     environment = {
         # every AWS call goes to the embedded services, with dummy credentials and no other source of any
         "AWS_ENDPOINT_URL": stack.dynamodb.endpoint_url,
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        **aws_environment(REGION),
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_XRAY_DAEMON_ADDRESS": xray.address,
         "TZ": ":UTC",

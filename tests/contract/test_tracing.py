@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kassa_dev.lambda_runtime import lambda_environment
+from kassa_dev.lambda_runtime import aws_environment, lambda_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,12 +43,7 @@ def _lambda_environment(function: str, tmp_path: Path) -> dict[str, str]:
     return {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
-        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
+        **aws_environment(),
         "KASSA_TABLE": "kassa-tracing-probe",
         **lambda_environment(function, str(ROOT / "functions" / function)),
     }

@@ -50,7 +50,7 @@ from typing import Any
 from kassa_dev import sample_events, template
 from kassa_dev.artifact import LAYER_REQUIREMENTS, build_layer, build_runtime
 from kassa_dev.gateway import FunctionRunner
-from kassa_dev.lambda_runtime import lambda_environment
+from kassa_dev.lambda_runtime import aws_environment, lambda_environment
 from kassa_dev.python312 import MISSING, find_python312
 
 FUNCTIONS = ("auth", "wallet", "transactions", "authorizer", "reconciliation_api", "reconciliation", "console")
@@ -260,14 +260,7 @@ def _environment(target: Target, scratch: str, sample: Sample) -> dict[str, str]
         {
             **lambda_environment(target.function, target.code_dir, memory_mb=512),
             "HOME": scratch,
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_SESSION_TOKEN": "local",
-            # No config or credentials files, as in Lambda.
-            "AWS_CONFIG_FILE": os.path.join(scratch, "no-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(scratch, "no-credentials"),
+            **aws_environment(),
             "POWERTOOLS_SERVICE_NAME": "kassa",
             "POWERTOOLS_METRICS_NAMESPACE": "Kassa",
             "POWERTOOLS_LOG_LEVEL": "INFO",

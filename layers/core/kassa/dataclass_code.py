@@ -72,8 +72,8 @@ def install(table: str = TABLE) -> bool:
         return False  # no table (the source tree, tests), or not one this Python can read: compile as before
     if magic != MAGIC_NUMBER or not isinstance(loaded, dict):
         return False  # another Python's code, which this one must not run
-    _table.clear()
-    _table.update(loaded)
+    global _table
+    _table = loaded
     # dataclasses calls exec by its global name: a module attribute of that name comes before the builtin.
     dataclasses.exec = _exec  # type: ignore[attr-defined]
     return True
@@ -82,9 +82,10 @@ def install(table: str = TABLE) -> bool:
 def uninstall() -> bool:
     """Back to the builtin ``exec``, and the table let go. Whether it was installed until now."""
     installed = vars(dataclasses).get("exec") is _exec
+    global _table
     if installed:
         del dataclasses.exec  # type: ignore[attr-defined]
-    _table.clear()
+    _table = {}
     return installed
 
 
@@ -93,7 +94,7 @@ def _exec(source: Any, globals: dict[str, Any] | None = None, locals: Any = None
     if globals is None:  # exec's default is its caller's namespace, not this module's
         caller = sys._getframe(1)
         globals, locals = caller.f_globals, caller.f_locals if locals is None else locals
-    code = _table.get(source) if isinstance(source, str) else None  # one lookup: uninstall may clear it
+    code = _table.get(source) if isinstance(source, str) else None  # one lookup: uninstall may replace it
     if code is not None:
         report.found += 1
     elif isinstance(source, str):

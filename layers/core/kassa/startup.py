@@ -23,15 +23,17 @@ import os
 
 from kassa import dataclass_code
 
+_in_init = False  # from pause_for_init, in Lambda, to the first invocation's init_done
 _paused = False
 
 
 def pause_for_init() -> None:
     """In a Lambda function, pause the collector and use the dataclass code compiled at build until the first
     invocation (``init_done``)."""
-    global _paused
+    global _in_init, _paused
     if not os.environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_"):
         return
+    _in_init = True
     dataclass_code.install()
     if gc.isenabled():
         gc.disable()
@@ -39,11 +41,15 @@ def pause_for_init() -> None:
 
 
 def init_done() -> list[str]:
-    """At an invocation: the end of init. If init paused the collector, freeze what init built and start it
-    again; dataclasses compile their own code again (nothing is left to define). Returns, at the end of an
-    init that had the dataclass table, the texts it still compiled (a stale table: the caller says so)."""
-    global _paused
-    stale = list(dataclass_code.report.compiled) if dataclass_code.uninstall() else []
+    """At every invocation; the first ends init (later ones only check a flag). If init paused the collector,
+    freeze what init built and start it again; dataclasses compile their own code again (nothing is left to
+    define). Returns, at the end of an init that had the dataclass table, the texts it still compiled (a stale
+    table: the caller says so)."""
+    global _in_init, _paused
+    if not _in_init:
+        return []
+    _in_init = False
+    stale = dataclass_code.report.compiled if dataclass_code.uninstall() else []
     if _paused:
         _paused = False
         gc.freeze()

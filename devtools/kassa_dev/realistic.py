@@ -22,6 +22,12 @@ stack shows it:
 
   Single-item writes have no window of their own: each is atomic under the lock.
 
+- An eventually consistent read may be stale, as the developer guide warns: a ``GetItem`` or
+  ``BatchGetItem`` without ``ConsistentRead`` of Kassa's client answers, with probability ``stale`` for
+  each item written in the last ``lag_seconds``, the item as it was ``lag_seconds`` ago (an older
+  version, or nothing if it did not exist yet), never a version that was not committed. Strongly
+  consistent reads, queries and other clients' reads always see the latest.
+
 - Injected faults, each with a probability drawn from one seeded generator (the same seed replays the
   same faults for the same sequence of requests), on requests of Kassa's own client only (its user
   agent carries ``kassa.store.client.USER_AGENT``), so a test's own reads and writes are never hit:
@@ -31,7 +37,8 @@ stack shows it:
   committed write (``InternalServerError``: DynamoDB's "the request may or may not have succeeded").
 
 Off by default. ``configure(...)`` sets it for the process (tests); ``kassa serve`` reads
-``KASSA_REALISTIC_DYNAMODB`` (``1``, or ``window=0.005,throttle=0.01,collection=0,lost=0,seed=7``).
+``KASSA_REALISTIC_DYNAMODB`` (``1``, or ``window=0.005,stale=0.3,lag=0.1,throttle=0.01,collection=0,lost=0,
+seed=7``).
 """
 
 from __future__ import annotations
@@ -41,18 +48,22 @@ import json
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.utilities import DynamoJsonEncoder
 
 TARGET_PREFIX = "DynamoDB_20120810."
 KASSA_USER_AGENT = "kassa-ledger"  # kassa.store.client.USER_AGENT (not imported: the layer is not a dev dependency)
 _ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 _SINGLE_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 _TRANSACTIONS = frozenset({"TransactWriteItems", "TransactGetItems"})
+_ITEM_READS = frozenset({"GetItem", "BatchGetItem"})
 
 _StartResponse = Callable[..., Any]
 _Wsgi = Callable[[dict[str, Any], _StartResponse], Iterable[bytes]]
@@ -67,6 +78,9 @@ class Realism:
     collection: float = 0.0
     lost: float = 0.0
     seed: int = 0
+    # Eventually consistent reads: the chance that one of an item written within the lag sees it as it was.
+    stale: float = 0.3
+    lag_seconds: float = 0.1
 
 
 @dataclass
@@ -78,6 +92,8 @@ class _State:
     requests: dict[str, int] = field(default_factory=dict)  # DynamoDB requests served, by operation
     writes: dict[str, int] = field(default_factory=dict)  # items written (mode on), by partition key value
     collection_gb: dict[str, float] = field(default_factory=dict)  # planted item-collection sizes, by partition
+    # key -> (when it was written, the item before that write) for the writes of the last lag_seconds
+    versions: dict[Key, deque[tuple[float, dict[str, Any] | None]]] = field(default_factory=dict)
 
 
 _STATE = _State()
@@ -91,6 +107,7 @@ def configure(**settings: Any) -> Realism:
     _STATE.requests.clear()
     _STATE.writes.clear()
     _STATE.collection_gb.clear()
+    _STATE.versions.clear()
     return _STATE.realism
 
 
@@ -106,7 +123,14 @@ def from_environment(value: str | None) -> Realism:
         return configure()
     if value.strip() in ("1", "true", "on"):
         return configure(enabled=True)
-    names = {"window": "window_seconds", "throttle": "throttle", "collection": "collection", "lost": "lost"}
+    names = {
+        "window": "window_seconds",
+        "stale": "stale",
+        "lag": "lag_seconds",
+        "throttle": "throttle",
+        "collection": "collection",
+        "lost": "lost",
+    }
     settings: dict[str, Any] = {"enabled": True}
     for part in value.split(","):
         name, _, number = part.partition("=")
@@ -117,7 +141,8 @@ def from_environment(value: str | None) -> Realism:
             settings[names[name]] = float(number)
         else:
             raise ValueError(
-                f"KASSA_REALISTIC_DYNAMODB: unknown setting {name!r} (window, throttle, collection, lost, seed)"
+                f"KASSA_REALISTIC_DYNAMODB: unknown setting {name!r} "
+                "(window, stale, lag, throttle, collection, lost, seed)"
             )
     return configure(**settings)
 
@@ -127,7 +152,7 @@ def current() -> Realism:
 
 
 def counts() -> dict[str, int]:
-    """What the mode refused or injected since ``configure``: conflict, throttle, collection, lost."""
+    """What the mode refused or injected since ``configure``: conflict, stale, throttle, collection, lost."""
     return dict(_STATE.counts)
 
 
@@ -145,12 +170,17 @@ def writes_by_partition() -> dict[str, int]:
 # --------------------------------------------------------------------------- keys of a request
 
 
-def _table_key_attributes(table_name: str) -> tuple[str, ...]:
+def _table(table_name: str) -> Any:
     for backend in dynamodb_backends[DEFAULT_ACCOUNT_ID].values():
         table = backend.tables.get(table_name)
         if table is not None:
-            return tuple(a for a in (table.hash_key_attr, table.range_key_attr) if a)
-    return ()
+            return table
+    return None
+
+
+def _table_key_attributes(table_name: str) -> tuple[str, ...]:
+    table = _table(table_name)
+    return () if table is None else tuple(a for a in (table.hash_key_attr, table.range_key_attr) if a)
 
 
 def _key(table: str, key: dict[str, Any]) -> Key:
@@ -255,6 +285,85 @@ def _lose_answer(operation: str) -> bool:
     return False
 
 
+# --------------------------------------------------------------------------- eventually consistent reads
+
+
+def _stored(key: Key) -> dict[str, Any] | None:
+    """The item under ``key`` as moto holds it now, in DynamoDB's wire format (None: no such item)."""
+    table_name, attributes = key
+    table, names = _table(table_name), _table_key_attributes(table_name)
+    values = json.loads(attributes)
+    if table is None or not names or not all(values.get(name) for name in names):
+        return None
+    item = table.get_item(DynamoType(values[names[0]]), DynamoType(values[names[1]]) if len(names) > 1 else None)
+    if item is None:
+        return None
+    found: dict[str, Any] = json.loads(json.dumps(item.describe_attrs()["Item"], cls=DynamoJsonEncoder))
+    return found
+
+
+def _remember_versions(operation: str, keys: list[Key]) -> list[tuple[Key, dict[str, Any] | None]]:
+    """What the items a write touches hold before it, to keep as older versions once it applied."""
+    if not _STATE.realism.stale or not (operation in _SINGLE_WRITES or operation == "TransactWriteItems"):
+        return []
+    return [(key, _stored(key)) for key in dict.fromkeys(keys)]
+
+
+def _keep_versions(before: list[tuple[Key, dict[str, Any] | None]]) -> None:
+    now = time.monotonic()
+    for key, image in before:
+        _STATE.versions.setdefault(key, deque()).append((now, image))
+
+
+def _as_lag_ago(key: Key) -> tuple[bool, dict[str, Any] | None]:
+    """Whether an eventually consistent read of ``key`` is answered stale now (drawn), and with what: the
+    item as it was ``lag_seconds`` ago, before the oldest of its writes since."""
+    history = _STATE.versions.get(key)
+    horizon = time.monotonic() - _STATE.realism.lag_seconds
+    while history and history[0][0] < horizon:
+        history.popleft()
+    if not history:
+        _STATE.versions.pop(key, None)
+        return False, None
+    if _STATE.rng.random() >= _STATE.realism.stale:
+        return False, None
+    _STATE.counts["stale"] = _STATE.counts.get("stale", 0) + 1
+    return True, history[0][1]
+
+
+def _eventually_consistent(operation: str, request: dict[str, Any], body: bytes) -> bytes:
+    """The answer of a ``GetItem``/``BatchGetItem`` without ``ConsistentRead``, with each item written within
+    the lag drawn to be seen as it was (items asked with a projection are left as they are)."""
+    if not _STATE.versions:
+        return body
+    answer = json.loads(body or b"{}")
+    changed = False
+    if operation == "GetItem":
+        if request.get("ConsistentRead") or request.get("ProjectionExpression"):
+            return body
+        stale, image = _as_lag_ago(_key(request["TableName"], request["Key"]))
+        if stale:
+            changed = True
+            answer.pop("Item", None)
+            if image is not None:
+                answer["Item"] = image
+    else:
+        for table, asked in (request.get("RequestItems") or {}).items():
+            if asked.get("ConsistentRead") or asked.get("ProjectionExpression"):
+                continue
+            names = _table_key_attributes(table)
+            items = answer.setdefault("Responses", {}).setdefault(table, [])
+            for wanted in asked.get("Keys") or []:
+                stale, image = _as_lag_ago(_key(table, wanted))
+                if not stale:
+                    continue
+                changed = True
+                items[:] = [item for item in items if any(item.get(n) != wanted.get(n) for n in names)]
+                if image is not None:
+                    items.append(image)
+    return json.dumps(answer).encode() if changed else body
+
+
 # --------------------------------------------------------------------------- the middleware
 
 
@@ -288,11 +397,15 @@ class RealisticRequests:
             refused = _conflict(operation, keys) or (_injected(operation, keys) if kassas else None)
             if refused is not None:
                 return _answer(start_response, *refused)
+            before = _remember_versions(operation, keys)
             status, headers, body = _call(self._app, environ)
             if status.startswith("200"):
                 for partition in written:
                     _STATE.writes[partition] = _STATE.writes.get(partition, 0) + 1
+                _keep_versions(before)
                 body = _with_collection_metrics(parsed, written, keys, body)
+                if kassas and operation in _ITEM_READS:
+                    body = _eventually_consistent(operation, parsed, body)
                 headers = [(n, str(len(body)) if n.lower() == "content-length" else v) for n, v in headers]
             if operation == "TransactWriteItems" and status.startswith("200"):
                 held = keys

@@ -245,6 +245,60 @@ def test_the_environment_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert realistic.from_environment("1").enabled
     parsed = realistic.from_environment("window=0.01,throttle=0.02,collection=0,lost=0.001,seed=9")
     assert parsed == realistic.Realism(True, 0.01, 0.02, 0.0, 0.001, 9)
+    assert realistic.from_environment("stale=0.5,lag=0.2") == realistic.Realism(True, stale=0.5, lag_seconds=0.2)
     with pytest.raises(ValueError, match="unknown setting 'speed'"):
         realistic.from_environment("speed=2")
     realistic.configure()
+
+
+# --------------------------------------------------------------------------- eventually consistent reads
+
+
+def eventual_get(client: Any, sk: str) -> int | None:
+    item = client.get_item(TableName=TABLE, Key=key(sk)).get("Item")
+    return int(item["v"]["N"]) if item else None
+
+
+def eventual_batch(client: Any, *sks: str) -> dict[str, int]:
+    answer = client.batch_get_item(RequestItems={TABLE: {"Keys": [key(sk) for sk in sks]}})
+    return {item["sk"]["S"]: int(item["v"]["N"]) for item in answer["Responses"].get(TABLE, [])}
+
+
+def test_an_eventually_consistent_read_within_the_lag_may_see_the_item_as_it_was(kassa_client: Any, ddb: Any) -> None:
+    put(ddb, "E1", 1)
+    put(ddb, "E2", 7)
+    realistic.configure(enabled=True, window_seconds=0, stale=1.0, lag_seconds=0.5)
+    kassa_client.transact_write_items(TransactItems=[update("E1", 2)])
+    kassa_client.transact_write_items(TransactItems=[update("E1", 3)])
+    put(kassa_client, "E3", 5)  # new within the lag
+    assert eventual_get(kassa_client, "E1") == 1  # as it was before the oldest write within the lag
+    assert eventual_batch(kassa_client, "E1", "E2", "E3") == {"E1": 1, "E2": 7}  # E3 not there yet; E2 unwritten
+    assert value(kassa_client, "E1") == 3  # a consistent read sees the latest
+    assert eventual_get(ddb, "E1") == 3  # so does another client's eventual read
+    assert realistic.counts()["stale"] == 3
+    time.sleep(0.6)
+    assert eventual_batch(kassa_client, "E1", "E3") == {"E1": 3, "E3": 5}  # the lag has passed
+    realistic.configure()
+
+
+def test_a_stale_read_never_sees_what_did_not_commit(kassa_client: Any, ddb: Any) -> None:
+    put(ddb, "F1", 1)
+    realistic.configure(enabled=True, window_seconds=0, stale=1.0, lag_seconds=0.5)
+    failed = {"Put": {"TableName": TABLE, "Item": {**key("F1"), "v": {"N": "9"}}, "ConditionExpression": "v = :no"}}
+    failed["Put"]["ExpressionAttributeValues"] = {":no": {"N": "0"}}
+    with pytest.raises(ClientError):
+        kassa_client.transact_write_items(TransactItems=[failed])
+    assert eventual_get(kassa_client, "F1") == 1
+    assert realistic.counts().get("stale", 0) == 0  # a cancelled write leaves no older version behind
+    realistic.configure()
+
+
+def test_stale_reads_are_drawn_from_the_seeded_generator(kassa_client: Any, ddb: Any) -> None:
+    runs = []
+    for _ in range(2):
+        put(ddb, "G1", 0)
+        realistic.configure(enabled=True, window_seconds=0, stale=0.5, lag_seconds=5, seed=4)
+        kassa_client.transact_write_items(TransactItems=[update("G1", 1)])
+        runs.append([eventual_get(kassa_client, "G1") for _ in range(20)])
+    realistic.configure()
+    assert runs[0] == runs[1] and set(runs[0]) == {0, 1}

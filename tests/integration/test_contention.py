@@ -77,6 +77,7 @@ def test_16_native_writers_on_one_wallet_get_no_503(busy_api: Api, affordable: s
     assert applied == (total if affordable == "all" else total // 2)
     assert_exact(busy_api, player, total if affordable == "all" else total // 2, applied)
     assert realistic.counts().get("conflict", 0) > 0, "the mode never made two writers meet"
+    assert realistic.counts().get("stale", 0) > 0, "no read was answered by a lagging replica"
 
 
 @pytest.mark.parametrize("affordable", ["all", "half"])

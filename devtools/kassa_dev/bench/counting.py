@@ -439,7 +439,7 @@ def measure_costs(stack: Any, api_key: str, samples: int, tag: str) -> list[Oper
 
 # The operations whose cost is counted: the workload's, and ``retry``: a new bet sent again right after its
 # answer, as a provider retries (``replay`` sends the i-th bet again after the whole bet and win phases:
-# a replay of a movement many movements back).
+# a replay of a movement many movements back; One Wallet's reads tell those apart, the native API's do not).
 COST_OPERATIONS = (*workload.OPERATIONS, "retry")
 RETRY_FROM = 1000  # the retried bets' numbers, apart from the workload's
 

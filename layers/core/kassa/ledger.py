@@ -74,16 +74,18 @@ def move_money(
             admitted = admit(state, also, request) if admit is not None else request
             decision = decide(state, admitted, now=now_iso())
         except errors.KassaError as error:
-            if state.entry_assumed or state.bet_assumed:
+            if state.entry_assumed or state.bet_assumed or state.read_eventually:
                 # Nothing is committed for this answer, so no condition checks what was assumed (the id is
-                # new, the bet as assumed): a decided id must get its first answer, a known bet its own
-                # refusal, so read them and decide again.
+                # new, the bet as assumed) or read from a replica that may lag (a wallet just opened): a
+                # decided id must get its first answer, a known bet its own refusal, so read them
+                # consistently and decide again.
                 continue
             raise _with_wallet(error, state.wallet) from None
         if isinstance(decision, Replay):
             return _replayed(decision)
-        if isinstance(decision, Rejection) and state.bet_assumed:
-            # A rejection writes no bet, so no condition would check what was assumed of it: read it.
+        if isinstance(decision, Rejection) and (state.bet_assumed or state.read_eventually):
+            # A rejection writes no bet, so no condition would check what was assumed of it, or a bet a
+            # replica showed: read them consistently (rejections are rare; the read is cheap beside one).
             continue
         assert state.wallet is not None  # decide() refuses a missing wallet
         try:

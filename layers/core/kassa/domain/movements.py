@@ -84,6 +84,11 @@ class MovementState:
     # the commit's entry put requires it absent, and a refusal of that condition carries the entry; a
     # decision that raises, committing nothing, is made again on the entry as read.
     entry_assumed: bool = False
+    # The wallet, entry and bet were read eventually consistent (as a replica had them, maybe a moment
+    # old): an entry found is the decided one (entries never change) and the wallet was then read again,
+    # consistently; otherwise only a commit's conditions make what was read true, so a decision that raises
+    # or a rejection is made again on a consistent read.
+    read_eventually: bool = False
 
 
 def assumable_bet(request: MovementRequest) -> tuple[bool, Bet | None]:

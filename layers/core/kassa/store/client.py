@@ -114,9 +114,12 @@ class TableStore:
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             limit = limit and min(limit * 2, MAX_PAGE_ITEMS)
 
-    def get_many(self, wanted: list[dict[str, Any]], budget: Budget | None = None) -> list[dict[str, Any] | None]:
-        """Several items, each strongly consistent, in one ``BatchGetItem`` (the keys must differ); what
-        DynamoDB leaves unprocessed under load is asked again within the budget."""
+    def get_many(
+        self, wanted: list[dict[str, Any]], budget: Budget | None = None, *, consistent: bool = True
+    ) -> list[dict[str, Any] | None]:
+        """Several items, each strongly consistent (``consistent``; else as a replica has them, at half the
+        read units), in one ``BatchGetItem`` (the keys must differ); what DynamoDB leaves unprocessed under
+        load is asked again within the budget."""
         budget = budget or self.budget()
         found: dict[tuple[str, str], dict[str, Any]] = {}
         pending: list[dict[str, Any]] = list(wanted)
@@ -124,7 +127,7 @@ class TableStore:
         while pending:
             answer = patiently(
                 lambda asked=pending: self.client.batch_get_item(
-                    RequestItems={self.table: {"Keys": asked, "ConsistentRead": True}}
+                    RequestItems={self.table: {"Keys": asked, "ConsistentRead": consistent}}
                 ),
                 budget,
                 "read",

@@ -1,9 +1,12 @@
-"""The ledger's storage: one strongly consistent read and one conditional transaction per movement.
+"""The ledger's storage: one read and one conditional transaction per movement.
 
 ``load`` reads the wallet, the entry with the request's (transaction id, action) and the bet in one
 ``BatchGetItem`` with strongly consistent reads; on a first attempt (``lean``) only what the commit's
-conditions cannot stand in for: not the entry (assumed absent; read, after the wallet, only when the wallet
-names the id among its recent ones) nor the bet where ``kassa.domain.movements.assumable_bet`` says so.
+conditions cannot stand in for, and as cheaply: the wallet and the entry eventually consistent (the
+entry, once there, never changes; a wallet a moment old fails the commit's version condition), or, for a
+protocol whose session must be seen as it is now, consistently and without the entry (assumed absent; read,
+after the wallet, only when the wallet names the id among its recent ones); not the bet where
+``kassa.domain.movements.assumable_bet`` says so (docs/decisions.md 22, 33, 42).
 ``commit`` writes a decision in one ``TransactWriteItems`` whose conditions make it all-or-nothing against
 concurrent writers:
 
@@ -18,10 +21,12 @@ concurrent writers:
 
 Why the read is not a ``TransactGetItems``: that fails (``TransactionConflict``) whenever an item it reads
 is part of a write in flight, which on a busy wallet is most of the time, and costs twice the capacity.
-A consistent ``BatchGetItem`` never fails on a write in flight (it reads the last committed state), but
-its items are read one by one, not as one snapshot. That is sound because every fact the decision takes
-from the read is a condition of the commit (1-3 above): a read torn by a concurrent commit makes the
-commit's conditions fail, and the movement is read and decided again. It never commits on stale facts.
+A ``BatchGetItem`` never fails on a write in flight (it reads committed state), but its items are read one
+by one, not as one snapshot, and an eventually consistent one may read them as they were a moment ago.
+That is sound because every fact the decision takes from the read is a condition of the commit (1-3
+above): a read torn by a concurrent commit, or one a lagging replica answered, makes the commit's
+conditions fail, and the movement is read and decided again. It never commits on stale facts; what
+commits nothing (an error, a rejection decided on an eventual read) is decided again on a consistent read.
 
 A failed condition means someone else wrote first; a conflict or throttle means "not now"; a lost answer
 means "maybe": all three are ``WriteConflict``, and the caller reads again (a committed entry then
@@ -169,28 +174,39 @@ class LedgerStore(TableStore):
         *,
         lean: bool = False,
     ) -> tuple[MovementState, list[codec.Item | None]]:
-        """The movement's state, plus ``also`` (a protocol's token or session), in one consistent read.
+        """The movement's state, plus ``also`` (a protocol's token or session), in one read.
 
-        ``lean`` (a first attempt): the entry is not read unless the wallet names the id among its recent
-        ones (then it is, in a second read: most likely a retry); otherwise it is assumed absent, which the
-        commit's condition asserts. The bet likewise, where ``assumable_bet`` says so."""
+        ``lean`` (a first attempt) reads only what the commit's conditions cannot stand in for. Without
+        ``also`` it reads the wallet and the entry eventually consistent, both for one read unit (half a unit
+        each, where one consistent read of the wallet costs one): an entry found is the decided one (it never
+        changes), and then the wallet is read again consistently to answer the replay with it as it is now;
+        otherwise every fact read is a condition of the commit (``MovementState.read_eventually``).
+        With ``also`` (a session a replica might show still live after it was replaced) the read stays
+        consistent and the entry is assumed absent, as the commit's condition asserts, unless the wallet
+        names the id among its recent ones (then it is read after the wallet: most likely a retry). The bet
+        is assumed where ``assumable_bet`` says so."""
         budget = budget or self.budget()
         assumed, assumed_bet = assumable_bet(request) if lean else (False, None)
         read_bet = bool(request.bet_id) and not assumed
+        eventual = lean and not also
+        read_entry = eventual or not lean
+        wallet_key = keys.wallet(operator_id, player_id)
         entry_key = keys.entry(operator_id, player_id, request.transaction_id, request.action.value)
         wanted = [
-            keys.wallet(operator_id, player_id),
-            None if lean else entry_key,
+            wallet_key,
+            entry_key if read_entry else None,
             keys.bet(operator_id, player_id, request.bet_id) if read_bet and request.bet_id else None,
             *also,
         ]
-        found = iter(self.get_many([key for key in wanted if key is not None], budget))
+        found = iter(self.get_many([key for key in wanted if key is not None], budget, consistent=not eventual))
         wallet_item = next(found)
-        entry_item = None if lean else next(found)
+        entry_item = next(found) if read_entry else None
         bet_item = next(found) if read_bet else None
+        if eventual and entry_item is not None:
+            wallet_item = self.read(wallet_key, budget)  # a replay answers with the wallet as it is now
         wallet = codec.wallet_from_item(wallet_item) if wallet_item else None
         entry_assumed = False
-        if lean:
+        if lean and not eventual:
             if wallet is not None and recent_key(request.transaction_id, request.action) in wallet.recent:
                 entry_item = self.read(entry_key, budget)
             else:
@@ -201,6 +217,7 @@ class LedgerStore(TableStore):
             bet=assumed_bet if assumed else codec.bet_from_item(bet_item) if bet_item else None,
             bet_assumed=assumed,
             entry_assumed=entry_assumed,
+            read_eventually=eventual,
         )
         return state, list(found)
 

@@ -1,0 +1,67 @@
+"""A movement's first read is eventually consistent (docs/decisions.md 42): what a lagging replica shows
+never decides an answer on its own. Every read of Kassa's client here is answered as the item was a
+moment ago whenever it was written within the lag (the embedded DynamoDB's realistic mode, stale=1)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from kassa.domain.model import Action
+from kassa.domain.movements import MovementRequest
+from kassa.store.ledger_store import LedgerStore
+from kassa_dev import realistic
+from tests.conftest import Api
+
+LAG = 0.5
+
+
+@pytest.fixture
+def lagging() -> Iterator[None]:
+    realistic.configure(enabled=True, stale=1.0, lag_seconds=LAG)
+    yield
+    realistic.configure()
+
+
+@pytest.mark.usefixtures("lagging")
+def test_a_wallet_just_opened_takes_its_first_deposit(api: Api) -> None:
+    player = api.open_wallet()
+    # The replica does not have the wallet yet; "no such wallet" commits nothing, so it is read again.
+    deposit = api.move(player, "deposit", "10")
+    assert deposit.status == 201, deposit.body
+    assert realistic.counts()["stale"] >= 1
+    assert api.balance(player) == "10.000000"
+
+
+@pytest.mark.usefixtures("lagging")
+def test_a_withdrawal_right_after_a_deposit_sees_the_deposit(api: Api) -> None:
+    player = api.open_wallet()
+    assert api.move(player, "deposit", "10").status == 201
+    withdrawal = api.move(player, "withdrawal", "10")  # the replica still shows 0
+    assert withdrawal.status == 201, withdrawal.body
+    assert api.balance(player) == "0.000000"
+
+
+@pytest.mark.usefixtures("lagging")
+def test_a_retry_right_after_its_answer_gets_the_same_answer(api: Api) -> None:
+    player = api.open_wallet()
+    assert api.move(player, "deposit", "50").status == 201
+    first = api.move(player, "bet", "10", transactionId="lag-b", betId="lag-r")
+    again = api.move(player, "bet", "10", transactionId="lag-b", betId="lag-r")  # the replica lacks the entry
+    assert (first.status, again.status) == (201, 200)
+    assert again.json() == first.json()
+    assert api.balance(player) == "40.000000"
+
+
+@pytest.mark.usefixtures("lagging")
+def test_a_replay_found_on_a_lagging_read_comes_with_the_wallet_as_it_is_now(api: Api) -> None:
+    player = api.open_wallet()
+    assert api.move(player, "deposit", "5", transactionId="lag-d1").status == 201
+    time.sleep(LAG)  # the replica has the first deposit, entry and wallet
+    assert api.move(player, "deposit", "7", transactionId="lag-d2").status == 201
+    state, _ = LedgerStore().load("demo", player, MovementRequest(Action.DEPOSIT, "lag-d1", Decimal(5)), lean=True)
+    assert state.existing is not None and state.existing.transaction_id == "lag-d1"
+    assert state.wallet is not None and (state.wallet.version, state.wallet.balance) == (2, 12_000_000)

@@ -3,4 +3,4 @@
 from kassa.api import transactions
 from kassa.api.http import http_function
 
-app, lambda_handler = http_function(transactions.router)
+app, lambda_handler = http_function(transactions.router, rehearsal=transactions.MOVEMENT)

@@ -40,6 +40,11 @@ def pause_for_init() -> None:
         _paused = True
 
 
+def initialising() -> bool:
+    """In a Lambda function, before its first invocation."""
+    return _in_init
+
+
 def init_done() -> list[str]:
     """At every invocation; the first ends init (later ones only check a flag). If init paused the collector,
     freeze what init built and start it again; dataclasses compile their own code again (nothing is left to

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -12,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from kassa import auth, deadline, errors, jsonio, observability
+from kassa import auth, deadline, errors, jsonio, observability, startup
 from kassa.api.problems import PROBLEM_JSON, from_error, problem
 from kassa.domain.model import NATIVE, Origin
 from kassa.observability import Handler, logger
@@ -77,9 +79,61 @@ def _issue(item: dict[str, Any]) -> dict[str, Any]:
     return {"field": field, "message": f"{field}: {item.get('msg', 'invalid')}"}
 
 
-def http_function(*routers: Any) -> tuple[APIGatewayHttpResolver, Handler]:
-    """A function's resolver over ``routers`` and its Lambda handler (logging, metrics, tracing)."""
+@dataclass(frozen=True)
+class Rehearsal:
+    """What a function's init does so that the request that most often starts it finds everything built
+    (docs/decisions.md 43): it resolves ``method path`` with ``body``, a valid request but for the
+    credential the authorizer would have vouched for, which the route refuses at its first line (403): the
+    route's match, its parameters' and body's validators and its handler's call are built, the problem
+    answer too, and no DynamoDB call can leave the process meanwhile; it builds the models its answer is
+    made of (``answers``), and rehearses the store calls it makes (``store``, up to the wire:
+    ``kassa.store.rehearsal``)."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+    answers: tuple[type[BaseModel], ...]
+    store: Callable[[], None]
+
+
+def rehearse(app: APIGatewayHttpResolver, rehearsal: Rehearsal) -> None:
+    event = {
+        "version": "2.0",
+        "routeKey": f"{rehearsal.method} {rehearsal.path}",
+        "rawPath": rehearsal.path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "http": {"method": rehearsal.method, "path": rehearsal.path},
+            "requestId": "rehearsal",
+            "stage": "$default",
+        },  # no "authorizer": no operator credential
+        "body": json.dumps(rehearsal.body),
+        "isBase64Encoded": False,
+    }
+    # Imported here: a function that rehearses nothing (the console) never imports botocore.
+    from kassa.store.client import dynamodb
+    from kassa.store.rehearsal import rehearsing
+
+    with rehearsing(dynamodb(), {}):
+        answer = handle(app, event, None)
+    status = answer.get("statusCode")
+    if status != 403:  # the route or its body changed: the rehearsal built less than it should
+        logger.warning("init's rehearsal was not refused for its credential", extra={"status": status})
+    for model in rehearsal.answers:
+        model.model_rebuild()
+    rehearsal.store()
+
+
+def http_function(*routers: Any, rehearsal: Rehearsal | None = None) -> tuple[APIGatewayHttpResolver, Handler]:
+    """A function's resolver over ``routers`` and its Lambda handler (logging, metrics, tracing); in
+    Lambda, its init rehearses ``rehearsal``."""
     app = build_resolver(*routers)
+    if rehearsal is not None and startup.initialising():
+        try:
+            rehearse(app, rehearsal)
+        except Exception:  # a rehearsal saves time; failing, it must not cost the function its start
+            logger.exception("init's rehearsal failed")
 
     @observability.lambda_handler
     def lambda_handler(event: dict[str, Any], context: Any) -> Any:

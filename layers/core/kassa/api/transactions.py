@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from kassa import auth, errors, ledger
-from kassa.api.http import json_response, origin, principal
+from kassa.api.http import Rehearsal, json_response, origin, principal
 from kassa.api.models import (
     Identifier,
     RoundOut,
@@ -17,6 +17,7 @@ from kassa.api.models import (
     TransactionOut,
     TransactionPage,
     TransactionResult,
+    WalletOut,
     answers,
     problems,
     round_out,
@@ -33,6 +34,15 @@ from kassa.store.ledger_store import LedgerStore
 router = Router()
 PlayerId = Annotated[Identifier, Path()]
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+# A cold transactions function is most often started by a movement (a bet): its init rehearses one.
+MOVEMENT = Rehearsal(
+    "POST",
+    "/v1/wallets/rehearsal/transactions",
+    {"transactionId": "rehearsal", "type": "bet", "amount": "1", "betId": "rehearsal"},
+    (TransactionResult, TransactionOut, WalletOut),
+    lambda: LedgerStore().rehearse_movement(),
+)
 
 
 @router.post(

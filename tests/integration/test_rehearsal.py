@@ -1,0 +1,121 @@
+"""A function's init rehearses the request that most often starts it (docs/decisions.md 43): DynamoDB calls
+made up to the wire and answered there (kassa.store.rehearsal), and the route's validation and answer
+models built. Nothing of a rehearsal may reach DynamoDB, and nothing after it may be answered from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kassa.store.rehearsal import Unrehearsed, rehearsing
+from kassa_dev import realistic
+from kassa_dev.gateway import payload_v2_event
+from kassa_dev.stack import LocalStack
+from tests.conftest import Api
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sent() -> int:
+    """DynamoDB requests the embedded server has received (since the counter was last reset)."""
+    return sum(realistic.requests().values())
+
+
+def test_a_rehearsed_call_is_answered_in_the_process_and_later_calls_are_sent(stack: LocalStack) -> None:
+    client = stack.client("dynamodb")
+    item = {"pk": {"S": "rehearsed"}, "sk": {"S": "rehearsed"}}
+    before = sent()
+    with rehearsing(client, {"PutItem": {"Attributes": {"pk": {"S": "canned"}}}}):
+        answer = client.put_item(TableName=stack.table, Item=item, ReturnValues="ALL_OLD")
+        with pytest.raises(Unrehearsed, match="GetItem"):
+            client.get_item(TableName=stack.table, Key=item)
+    assert answer["Attributes"] == {"pk": {"S": "canned"}}  # parsed as DynamoDB's answer would be
+    assert sent() == before  # nothing reached DynamoDB
+    assert "Item" not in client.get_item(TableName=stack.table, Key=item, ConsistentRead=True)
+    client.put_item(TableName=stack.table, Item=item)  # after the block, calls are sent again
+    assert client.get_item(TableName=stack.table, Key=item, ConsistentRead=True)["Item"] == item
+
+
+PROBE = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+import app  # the function's init
+from kassa.api import models
+names = ("TransactionResult", "TransactionOut", "WalletOut")
+built = {name: getattr(models, name).__pydantic_complete__ for name in names}
+print(json.dumps({"built": built}), flush=True)
+event = json.loads(sys.stdin.read())
+
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "TransactionsFunction", 512, "rehearsal-test"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:TransactionsFunction"
+    def get_remaining_time_in_millis(self):
+        return 10_000
+
+print(json.dumps({"answer": app.lambda_handler(event, Context())}), flush=True)
+"""
+
+
+def run_transactions_function(event: dict[str, Any], lambda_runtime: bool = True) -> tuple[dict[str, Any], Any, str]:
+    """The transactions function started in a process of its own (in Lambda's environment unless not),
+    then invoked once with ``event``: what its init built, the invocation's answer, and what it logged."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_LAMBDA", "AWS_EXECUTION"))}
+    if lambda_runtime:
+        env.update(AWS_EXECUTION_ENV="AWS_Lambda_python3.12", AWS_LAMBDA_FUNCTION_NAME="TransactionsFunction")
+    env.update(POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_TRACE_DISABLED="true")
+    path = [str(ROOT / "functions" / "transactions"), str(ROOT / "layers" / "core")]
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(path)],
+        input=json.dumps(event),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    # Logs go to stdout too: the probe's own lines are the two JSON objects keyed "built" and "answer".
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith(('{"built"', '{"answer"'))]
+    return lines[0]["built"], lines[1]["answer"], done.stdout + done.stderr
+
+
+def bet_event(player: str) -> dict[str, Any]:
+    path = f"/v1/wallets/{player}/transactions"
+    body = {"transactionId": "rehearsed-bet", "type": "bet", "amount": "4", "betId": "rehearsed-round"}
+    event = payload_v2_event(
+        "POST",
+        "/v1/wallets/{playerId}/transactions",
+        path,
+        "",
+        {"content-type": "application/json"},
+        json.dumps(body).encode(),
+        {"playerId": player},
+    )
+    event["requestContext"]["authorizer"] = {"lambda": {"operatorId": "demo", "scopes": "admin"}}
+    return event
+
+
+def test_the_transactions_function_init_rehearses_a_movement_and_its_first_bet_is_real(api: Api) -> None:
+    player = api.open_wallet()
+    assert api.move(player, "deposit", "10").status == 201
+    before = realistic.requests()
+    built, answer, logs = run_transactions_function(bet_event(player))
+    assert "init's rehearsal" not in logs  # it neither failed nor got past validation
+    assert built == {"TransactionResult": True, "TransactionOut": True, "WalletOut": True}
+    assert answer["statusCode"] == 201, answer
+    calls = {op: n - before.get(op, 0) for op, n in realistic.requests().items() if n != before.get(op, 0)}
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}  # the bet's own two; init sent nothing
+    assert api.balance(player) == "6.000000"  # the bet after the rehearsal reached DynamoDB
+
+
+def test_outside_lambda_nothing_is_rehearsed(api: Api) -> None:
+    player = api.open_wallet()
+    assert api.move(player, "deposit", "10").status == 201
+    built, answer, _ = run_transactions_function(bet_event(player), lambda_runtime=False)
+    assert built == {"TransactionResult": False, "TransactionOut": False, "WalletOut": False}
+    assert answer["statusCode"] == 201, answer

@@ -62,26 +62,25 @@ print(json.dumps({"answer": app.lambda_handler(event, Context())}), flush=True)
 """
 
 
+def in_a_process(function: str, probe: str, stdin: str = "", lambda_runtime: bool = True) -> str:
+    """What ``probe`` prints, run in a process of its own with ``function``'s code and the layer on its path
+    (in Lambda's environment unless not)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_LAMBDA", "AWS_EXECUTION"))}
+    if lambda_runtime:
+        env.update(AWS_EXECUTION_ENV="AWS_Lambda_python3.12", AWS_LAMBDA_FUNCTION_NAME=function)
+    env.update(POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_TRACE_DISABLED="true")
+    path = [str(ROOT / "functions" / function), str(ROOT / "layers" / "core")]
+    command = [sys.executable, "-c", probe, json.dumps(path)]
+    return subprocess.run(command, input=stdin, env=env, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
 def run_transactions_function(event: dict[str, Any], lambda_runtime: bool = True) -> tuple[dict[str, Any], Any, str]:
     """The transactions function started in a process of its own (in Lambda's environment unless not),
     then invoked once with ``event``: what its init built, the invocation's answer, and what it logged."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_LAMBDA", "AWS_EXECUTION"))}
-    if lambda_runtime:
-        env.update(AWS_EXECUTION_ENV="AWS_Lambda_python3.12", AWS_LAMBDA_FUNCTION_NAME="TransactionsFunction")
-    env.update(POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_TRACE_DISABLED="true")
-    path = [str(ROOT / "functions" / "transactions"), str(ROOT / "layers" / "core")]
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(path)],
-        input=json.dumps(event),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    output = in_a_process("transactions", PROBE, json.dumps(event), lambda_runtime)
     # Logs go to stdout too: the probe's own lines are the two JSON objects keyed "built" and "answer".
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith(('{"built"', '{"answer"'))]
-    return lines[0]["built"], lines[1]["answer"], done.stdout + done.stderr
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith(('{"built"', '{"answer"'))]
+    return lines[0]["built"], lines[1]["answer"], output
 
 
 def bet_event(player: str) -> dict[str, Any]:
@@ -119,3 +118,13 @@ def test_outside_lambda_nothing_is_rehearsed(api: Api) -> None:
     built, answer, _ = run_transactions_function(bet_event(player), lambda_runtime=False)
     assert built == {"TransactionResult": False, "TransactionOut": False, "WalletOut": False}
     assert answer["statusCode"] == 201, answer
+
+
+@pytest.mark.parametrize("function", ["wallet", "auth"])
+def test_a_function_that_rehearses_nothing_loads_none_of_it(function: str) -> None:
+    """Its init pays nothing for the rehearsal: not the module, not the codec it imports for the first
+    connection."""
+    probe = "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); import app; print(sorted(sys.modules))"
+    loaded = in_a_process(function, probe).strip().splitlines()[-1]
+    assert "'app'" in loaded
+    assert "kassa.store.rehearsal" not in loaded and "encodings.idna" not in loaded

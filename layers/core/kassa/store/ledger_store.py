@@ -67,7 +67,6 @@ from kassa.store.outcomes import (
     throttled,
     write_patiently,
 )
-from kassa.store.rehearsal import rehearsing
 
 # Keys one BatchGetItem may ask for.
 BATCH_GET_LIMIT = 100
@@ -265,6 +264,8 @@ class LedgerStore(TableStore):
         """A movement's read and commit, made up to the wire and answered there (``kassa.store.rehearsal``):
         a function's init calls this so that its first movement does not build them in botocore. The items
         are made up; they have the shapes and attribute types of a movement's."""
+        from kassa.store.rehearsal import rehearsing  # here: only a function that rehearses loads it
+
         key = {"pk": s("rehearsal"), "sk": s("rehearsal")}
         item = {**key, "text": s("rehearsal"), "number": n(0), "tally": {"L": [n(0), n(0)]}}
         answers: dict[str, dict[str, Any]] = {

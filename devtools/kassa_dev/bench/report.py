@@ -804,11 +804,11 @@ def _cold_start_unmet(run: Run) -> list[str]:
             f"the bare handler's first request is one `GetItem`: the same bet warm takes {_ms(bet.warm_median)} ms, "
             f"{bet.warm_median / bare.first_median:.1f}x the bare first `GetItem` already; the first pays "
             f"{_ms(max(bet.first_median - bet.warm_median, 0.0))} ms beyond it (the bare handler's first `GetItem` "
-            f"pays {_ms(max(bare.first_median - bare.warm_median, 0.0))} ms beyond its warm one): Powertools' route "
-            "dependant and the route's pydantic models, botocore's first use of two operations, the first "
-            "connection. Built during init instead, they would move there, not go: the cold invocation whole (init "
-            f"and first request) is {bet.invocation_median / bare.invocation_median:.2f}x the bare handler's "
-            "either way."
+            f"pays {_ms(max(bare.first_median - bare.warm_median, 0.0))} ms beyond its warm one), although the "
+            "function's init rehearsed a movement (docs/decisions.md 43: Powertools' route and validators, the "
+            "answer's models, botocore's two operations up to the wire): what is left is the two round trips and "
+            "the first connection. The cold invocation whole (init and first request) is "
+            f"{bet.invocation_median / bare.invocation_median:.2f}x the bare handler's."
         )
     return unmet
 

@@ -193,19 +193,10 @@ def _item_key(table: str, item: dict[str, Any]) -> Key:
 
 def written_partitions(operation: str, body: dict[str, Any]) -> list[str]:
     """The partition key values of the items a write request puts, updates or deletes."""
-    if operation in _SINGLE_WRITES:
-        actions = [(operation, body)]
-    elif operation == "TransactWriteItems":
-        actions = [next(iter(action.items())) for action in body.get("TransactItems") or []]
-    else:
-        return []
     found = []
-    for kind, op in actions:
-        if kind == "ConditionCheck":
-            continue
-        attributes = _table_key_attributes(op["TableName"])
-        item = op.get("Item") or op.get("Key") or {}
-        value = item.get(attributes[0], {}) if attributes else {}
+    for table, key in changed_keys(operation, body):
+        attributes = _table_key_attributes(table)
+        value = json.loads(key).get(attributes[0]) or {} if attributes else {}
         found.append(str(next(iter(value.values()), "")))
     return found
 
@@ -302,11 +293,16 @@ def _stored(key: Key) -> dict[str, Any] | None:
     return found
 
 
-def _remember_versions(operation: str, keys: list[Key]) -> list[tuple[Key, dict[str, Any] | None]]:
-    """What the items a write touches hold before it, to keep as older versions once it applied."""
-    if not _STATE.realism.stale or not (operation in _SINGLE_WRITES or operation == "TransactWriteItems"):
-        return []
-    return [(key, _stored(key)) for key in dict.fromkeys(keys)]
+def changed_keys(operation: str, body: dict[str, Any]) -> list[Key]:
+    """The items a write request puts, updates or deletes (not those a transaction only checks)."""
+    if operation == "TransactWriteItems":
+        return keys_of(operation, {"TransactItems": [a for a in body["TransactItems"] if "ConditionCheck" not in a]})
+    return keys_of(operation, body) if operation in _SINGLE_WRITES else []
+
+
+def _remember_versions(keys: list[Key]) -> list[tuple[Key, dict[str, Any] | None]]:
+    """What the items a write changes hold before it, to keep as older versions once it applied."""
+    return [(key, _stored(key)) for key in dict.fromkeys(keys)] if _STATE.realism.stale else []
 
 
 def _keep_versions(before: list[tuple[Key, dict[str, Any] | None]]) -> None:
@@ -315,9 +311,10 @@ def _keep_versions(before: list[tuple[Key, dict[str, Any] | None]]) -> None:
         _STATE.versions.setdefault(key, deque()).append((now, image))
 
 
-def _as_lag_ago(key: Key) -> tuple[bool, dict[str, Any] | None]:
-    """Whether an eventually consistent read of ``key`` is answered stale now (drawn), and with what: the
-    item as it was ``lag_seconds`` ago, before the oldest of its writes since."""
+def _as_lag_ago(key: Key, current: dict[str, Any] | None) -> tuple[bool, dict[str, Any] | None]:
+    """Whether an eventually consistent read of ``key`` (``current`` now) is answered stale (drawn), and with
+    what: the item as it was ``lag_seconds`` ago, before the oldest of its writes since. Counted only when
+    that differs from ``current``."""
     history = _STATE.versions.get(key)
     horizon = time.monotonic() - _STATE.realism.lag_seconds
     while history and history[0][0] < horizon:
@@ -325,7 +322,7 @@ def _as_lag_ago(key: Key) -> tuple[bool, dict[str, Any] | None]:
     if not history:
         _STATE.versions.pop(key, None)
         return False, None
-    if _STATE.rng.random() >= _STATE.realism.stale:
+    if _STATE.rng.random() >= _STATE.realism.stale or history[0][1] == current:
         return False, None
     _STATE.counts["stale"] = _STATE.counts.get("stale", 0) + 1
     return True, history[0][1]
@@ -341,7 +338,7 @@ def _eventually_consistent(operation: str, request: dict[str, Any], body: bytes)
     if operation == "GetItem":
         if request.get("ConsistentRead") or request.get("ProjectionExpression"):
             return body
-        stale, image = _as_lag_ago(_key(request["TableName"], request["Key"]))
+        stale, image = _as_lag_ago(_key(request["TableName"], request["Key"]), answer.get("Item"))
         if stale:
             changed = True
             answer.pop("Item", None)
@@ -354,11 +351,13 @@ def _eventually_consistent(operation: str, request: dict[str, Any], body: bytes)
             names = _table_key_attributes(table)
             items = answer.setdefault("Responses", {}).setdefault(table, [])
             for wanted in asked.get("Keys") or []:
-                stale, image = _as_lag_ago(_key(table, wanted))
+                others = [item for item in items if any(item.get(n) != wanted.get(n) for n in names)]
+                now = next((item for item in items if item not in others), None)
+                stale, image = _as_lag_ago(_key(table, wanted), now)
                 if not stale:
                     continue
                 changed = True
-                items[:] = [item for item in items if any(item.get(n) != wanted.get(n) for n in names)]
+                items[:] = others
                 if image is not None:
                     items.append(image)
     return json.dumps(answer).encode() if changed else body
@@ -392,12 +391,13 @@ class RealisticRequests:
                 parsed = json.loads(raw or b"{}")
                 keys = keys_of(operation, parsed)
                 written = written_partitions(operation, parsed)
+                changed = changed_keys(operation, parsed)
             except (ValueError, KeyError, TypeError, AttributeError, StopIteration):
-                parsed, keys, written = {}, [], []  # moto answers the malformed request itself
+                parsed, keys, written, changed = {}, [], [], []  # moto answers the malformed request itself
             refused = _conflict(operation, keys) or (_injected(operation, keys) if kassas else None)
             if refused is not None:
                 return _answer(start_response, *refused)
-            before = _remember_versions(operation, keys)
+            before = _remember_versions(changed)
             status, headers, body = _call(self._app, environ)
             if status.startswith("200"):
                 for partition in written:

@@ -36,12 +36,24 @@ def test_a_wallet_just_opened_takes_its_first_deposit(api: Api) -> None:
     assert api.balance(player) == "10.000000"
 
 
+def sent_since(before: dict[str, int]) -> dict[str, int]:
+    """A movement's DynamoDB requests since ``before`` (``realistic.requests()``; the authorizer's read of the
+    API key apart)."""
+    now = realistic.requests()
+    return {op: now[op] - before.get(op, 0) for op in ("BatchGetItem", "TransactWriteItems") if op in now}
+
+
 @pytest.mark.usefixtures("lagging")
 def test_a_withdrawal_right_after_a_deposit_sees_the_deposit(api: Api) -> None:
     player = api.open_wallet()
+    time.sleep(LAG)  # the replica has the wallet, with nothing in it
     assert api.move(player, "deposit", "10").status == 201
+    stale, before = realistic.counts().get("stale", 0), realistic.requests()
     withdrawal = api.move(player, "withdrawal", "10")  # the replica still shows 0
     assert withdrawal.status == 201, withdrawal.body
+    assert realistic.counts()["stale"] > stale
+    # Decided on 0 (a refusal), read again consistently, decided and committed on 10.
+    assert sent_since(before) == {"BatchGetItem": 2, "TransactWriteItems": 1}
     assert api.balance(player) == "0.000000"
 
 
@@ -49,10 +61,15 @@ def test_a_withdrawal_right_after_a_deposit_sees_the_deposit(api: Api) -> None:
 def test_a_retry_right_after_its_answer_gets_the_same_answer(api: Api) -> None:
     player = api.open_wallet()
     assert api.move(player, "deposit", "50").status == 201
+    time.sleep(LAG)  # the replica has the wallet and the deposit
     first = api.move(player, "bet", "10", transactionId="lag-b", betId="lag-r")
+    stale, before = realistic.counts().get("stale", 0), realistic.requests()
     again = api.move(player, "bet", "10", transactionId="lag-b", betId="lag-r")  # the replica lacks the entry
     assert (first.status, again.status) == (201, 200)
     assert again.json() == first.json()
+    assert realistic.counts()["stale"] > stale
+    # Answered from the refused commit, which carries the entry: nothing written, no other read.
+    assert sent_since(before) == {"BatchGetItem": 1, "TransactWriteItems": 1}
     assert api.balance(player) == "40.000000"
 
 
@@ -62,6 +79,8 @@ def test_a_replay_found_on_a_lagging_read_comes_with_the_wallet_as_it_is_now(api
     assert api.move(player, "deposit", "5", transactionId="lag-d1").status == 201
     time.sleep(LAG)  # the replica has the first deposit, entry and wallet
     assert api.move(player, "deposit", "7", transactionId="lag-d2").status == 201
+    stale = realistic.counts().get("stale", 0)
     state, _ = LedgerStore().load("demo", player, MovementRequest(Action.DEPOSIT, "lag-d1", Decimal(5)), lean=True)
+    assert realistic.counts()["stale"] > stale  # the replica answered with the wallet before lag-d2
     assert state.existing is not None and state.existing.transaction_id == "lag-d1"
     assert state.wallet is not None and (state.wallet.version, state.wallet.balance) == (2, 12_000_000)

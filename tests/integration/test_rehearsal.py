@@ -45,10 +45,20 @@ def test_a_rehearsed_call_is_answered_in_the_process_and_later_calls_are_sent(st
 PROBE = """
 import json, sys
 sys.path[:0] = json.loads(sys.argv[1])
+from kassa.store import rehearsal
+answered = []  # the bodies of the answers the rehearsal gave in place of DynamoDB's
+_response = rehearsal.AWSResponse
+
+def recorded(url, status, headers, body):
+    answered.append(next(body.stream()).decode())
+    return _response(url, status, headers, body)
+
+rehearsal.AWSResponse = recorded
 import app  # the function's init
 from kassa.api import models
 names = ("TransactionResult", "TransactionOut", "WalletOut")
 built = {name: getattr(models, name).__pydantic_complete__ for name in names}
+built["answered"] = answered
 print(json.dumps({"built": built}), flush=True)
 event = json.loads(sys.stdin.read())
 
@@ -104,8 +114,10 @@ def test_the_transactions_function_init_rehearses_a_movement_and_its_first_bet_i
     assert api.move(player, "deposit", "10").status == 201
     before = realistic.requests()
     built, answer, logs = run_transactions_function(bet_event(player))
-    assert "init's rehearsal" not in logs  # it neither failed nor got past validation
+    assert "init's rehearsal" not in logs  # it neither failed nor went past the refusal of its credential
+    answered = built.pop("answered")
     assert built == {"TransactionResult": True, "TransactionOut": True, "WalletOut": True}
+    assert len(answered) == 2 and '"Responses"' in answered[0] and answered[1] == "{}", answered  # read, commit
     assert answer["statusCode"] == 201, answer
     calls = {op: n - before.get(op, 0) for op, n in realistic.requests().items() if n != before.get(op, 0)}
     assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}  # the bet's own two; init sent nothing
@@ -116,7 +128,7 @@ def test_outside_lambda_nothing_is_rehearsed(api: Api) -> None:
     player = api.open_wallet()
     assert api.move(player, "deposit", "10").status == 201
     built, answer, _ = run_transactions_function(bet_event(player), lambda_runtime=False)
-    assert built == {"TransactionResult": False, "TransactionOut": False, "WalletOut": False}
+    assert built == {"TransactionResult": False, "TransactionOut": False, "WalletOut": False, "answered": []}
     assert answer["statusCode"] == 201, answer
 
 

@@ -1,6 +1,7 @@
 """DynamoDB requests per operation, counted on the wire (botocore events), for the function alone:
 a movement costs 2 (an eventually consistent read of the wallet and the entry, one transaction), a replay
-2 however old (the entry is found on that read; the wallet is then read consistently), a balance 1."""
+2 however old once the replica has its entry (found on that read; the wallet is then read consistently), a
+balance 1. (The embedded DynamoDB's replicas never lag here: the realistic mode is off.)"""
 
 from __future__ import annotations
 
@@ -83,8 +84,8 @@ def test_an_old_id_sent_again_with_another_payload_is_still_a_conflict(api: Api,
     for i in range(RECENT_KEPT):
         api.move(player, "deposit", "1", transactionId=f"later-{i}")
     before = api.get(f"/v1/wallets/{player}").json()
-    # Another amount: the commit is refused on the entry, which answers 409. A bad amount: nothing would be
-    # committed for the answer, so the entry is read first and the answer is the same 409, not a 422.
+    # The first read finds the entry: another amount answers 409 from it; so does a bad amount (the known id
+    # is decided before the amount is looked at), not a 422.
     for amount in ("6", "5.0000001", "-1"):
         body = {"transactionId": "d-1", "type": "deposit", "amount": amount}
         answer = call_function(gateway, "POST", path, body)

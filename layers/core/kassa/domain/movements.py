@@ -1,6 +1,6 @@
 """Money movements as pure decisions: (state read, request) -> what to write, or a domain error.
 
-No I/O here. The store reads the state in one consistent call, asks ``decide`` and commits the answer
+No I/O here. The store reads the state in one call, asks ``decide`` and commits the answer
 in one conditional transaction; on a concurrent change it reads again and asks again. Every rule of
 money lives in this module, and the protocol adapters only translate into it.
 

@@ -3,9 +3,10 @@
 ``load`` reads the wallet, the entry with the request's (transaction id, action) and the bet in one
 ``BatchGetItem`` with strongly consistent reads; on a first attempt (``lean``) only what the commit's
 conditions cannot stand in for, and as cheaply: the wallet and the entry eventually consistent (the
-entry, once there, never changes; a wallet a moment old fails the commit's version condition), or, for a
-protocol whose session must be seen as it is now, consistently and without the entry (assumed absent; read,
-after the wallet, only when the wallet names the id among its recent ones); not the bet where
+entry, once there, never changes; a wallet a moment old fails the commit's version condition), or, when a
+protocol's session is read with them (it must be seen as it is now), consistently and without the entry
+(assumed absent; read, after the wallet, only when the wallet names the id among its recent ones); not the
+bet where
 ``kassa.domain.movements.assumable_bet`` says so (docs/decisions.md 22, 33, 42).
 ``commit`` writes a decision in one ``TransactWriteItems`` whose conditions make it all-or-nothing against
 concurrent writers:

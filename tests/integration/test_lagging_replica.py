@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -36,11 +37,14 @@ def test_a_wallet_just_opened_takes_its_first_deposit(api: Api) -> None:
     assert api.balance(player) == "10.000000"
 
 
-def sent_since(before: dict[str, int]) -> dict[str, int]:
-    """A movement's DynamoDB requests since ``before`` (``realistic.requests()``; the authorizer's read of the
-    API key apart)."""
+def moved_on_a_stale_read(api: Api, player: str, type_: str, amount: str, **fields: str) -> tuple[Any, dict[str, int]]:
+    """The movement's answer, and the DynamoDB requests it took (the authorizer's read of the API key apart),
+    once it is shown that a replica answered a read of it with an older item."""
+    stale, before = realistic.counts().get("stale", 0), realistic.requests()
+    answer = api.move(player, type_, amount, **fields)
+    assert realistic.counts()["stale"] > stale
     now = realistic.requests()
-    return {op: now[op] - before.get(op, 0) for op in ("BatchGetItem", "TransactWriteItems") if op in now}
+    return answer, {op: now[op] - before.get(op, 0) for op in ("BatchGetItem", "TransactWriteItems") if op in now}
 
 
 @pytest.mark.usefixtures("lagging")
@@ -48,12 +52,10 @@ def test_a_withdrawal_right_after_a_deposit_sees_the_deposit(api: Api) -> None:
     player = api.open_wallet()
     time.sleep(LAG)  # the replica has the wallet, with nothing in it
     assert api.move(player, "deposit", "10").status == 201
-    stale, before = realistic.counts().get("stale", 0), realistic.requests()
-    withdrawal = api.move(player, "withdrawal", "10")  # the replica still shows 0
+    withdrawal, sent = moved_on_a_stale_read(api, player, "withdrawal", "10")  # the replica still shows 0
     assert withdrawal.status == 201, withdrawal.body
-    assert realistic.counts()["stale"] > stale
     # Decided on 0 (a refusal), read again consistently, decided and committed on 10.
-    assert sent_since(before) == {"BatchGetItem": 2, "TransactWriteItems": 1}
+    assert sent == {"BatchGetItem": 2, "TransactWriteItems": 1}
     assert api.balance(player) == "0.000000"
 
 
@@ -63,13 +65,11 @@ def test_a_retry_right_after_its_answer_gets_the_same_answer(api: Api) -> None:
     assert api.move(player, "deposit", "50").status == 201
     time.sleep(LAG)  # the replica has the wallet and the deposit
     first = api.move(player, "bet", "10", transactionId="lag-b", betId="lag-r")
-    stale, before = realistic.counts().get("stale", 0), realistic.requests()
-    again = api.move(player, "bet", "10", transactionId="lag-b", betId="lag-r")  # the replica lacks the entry
+    # The replica lacks the entry: answered from the refused commit, which carries it; nothing written.
+    again, sent = moved_on_a_stale_read(api, player, "bet", "10", transactionId="lag-b", betId="lag-r")
     assert (first.status, again.status) == (201, 200)
     assert again.json() == first.json()
-    assert realistic.counts()["stale"] > stale
-    # Answered from the refused commit, which carries the entry: nothing written, no other read.
-    assert sent_since(before) == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    assert sent == {"BatchGetItem": 1, "TransactWriteItems": 1}
     assert api.balance(player) == "40.000000"
 
 

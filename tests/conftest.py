@@ -151,6 +151,14 @@ def anonymous(gateway: LocalGateway) -> Api:
     return Api(gateway, None)
 
 
+def probe_environment(runtime: dict[str, str]) -> dict[str, str]:
+    """This process's environment for a probe run in a Python of its own: of a Lambda runtime's variables
+    only ``runtime`` (none: not in Lambda), and Powertools' metrics and tracing off (no log group, no daemon)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_LAMBDA", "AWS_EXECUTION"))}
+    env.update(runtime, POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_TRACE_DISABLED="true")
+    return env
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 

@@ -92,8 +92,10 @@ class _State:
     requests: dict[str, int] = field(default_factory=dict)  # DynamoDB requests served, by operation
     writes: dict[str, int] = field(default_factory=dict)  # items written (mode on), by partition key value
     collection_gb: dict[str, float] = field(default_factory=dict)  # planted item-collection sizes, by partition
-    # key -> (when it was written, the item before that write) for the writes of the last lag_seconds
+    # key -> (when it was written, the item before that write) for the writes of the last lag_seconds, and
+    # those writes in the order they were made (to let go of what falls out of the lag)
     versions: dict[Key, deque[tuple[float, dict[str, Any] | None]]] = field(default_factory=dict)
+    written_at: deque[tuple[float, Key]] = field(default_factory=deque)
 
 
 _STATE = _State()
@@ -108,6 +110,7 @@ def configure(**settings: Any) -> Realism:
     _STATE.writes.clear()
     _STATE.collection_gb.clear()
     _STATE.versions.clear()
+    _STATE.written_at.clear()
     return _STATE.realism
 
 
@@ -191,14 +194,12 @@ def _item_key(table: str, item: dict[str, Any]) -> Key:
     return _key(table, {name: item.get(name) for name in _table_key_attributes(table)})
 
 
-def written_partitions(operation: str, body: dict[str, Any]) -> list[str]:
-    """The partition key values of the items a write request puts, updates or deletes."""
-    found = []
-    for table, key in changed_keys(operation, body):
-        attributes = _table_key_attributes(table)
-        value = json.loads(key).get(attributes[0]) or {} if attributes else {}
-        found.append(str(next(iter(value.values()), "")))
-    return found
+def partition_of(key: Key) -> str:
+    """The value of an item's partition key."""
+    table, attributes = key
+    names = _table_key_attributes(table)
+    value = json.loads(attributes).get(names[0]) or {} if names else {}
+    return str(next(iter(value.values()), ""))
 
 
 def keys_of(operation: str, body: dict[str, Any]) -> list[Key]:
@@ -309,6 +310,18 @@ def _keep_versions(before: list[tuple[Key, dict[str, Any] | None]]) -> None:
     now = time.monotonic()
     for key, image in before:
         _STATE.versions.setdefault(key, deque()).append((now, image))
+        _STATE.written_at.append((now, key))
+
+
+def _forget_outside_lag() -> None:
+    """Let go of the versions older than the lag (each key's in the order they were kept, as all are)."""
+    horizon = time.monotonic() - _STATE.realism.lag_seconds
+    while _STATE.written_at and _STATE.written_at[0][0] < horizon:
+        _, key = _STATE.written_at.popleft()
+        history = _STATE.versions[key]
+        history.popleft()
+        if not history:
+            del _STATE.versions[key]
 
 
 def _as_lag_ago(key: Key, current: dict[str, Any] | None) -> tuple[bool, dict[str, Any] | None]:
@@ -316,28 +329,28 @@ def _as_lag_ago(key: Key, current: dict[str, Any] | None) -> tuple[bool, dict[st
     what: the item as it was ``lag_seconds`` ago, before the oldest of its writes since. Counted only when
     that differs from ``current``."""
     history = _STATE.versions.get(key)
-    horizon = time.monotonic() - _STATE.realism.lag_seconds
-    while history and history[0][0] < horizon:
-        history.popleft()
-    if not history:
-        _STATE.versions.pop(key, None)
-        return False, None
-    if _STATE.rng.random() >= _STATE.realism.stale or history[0][1] == current:
+    if not history or _STATE.rng.random() >= _STATE.realism.stale or history[0][1] == current:
         return False, None
     _STATE.counts["stale"] = _STATE.counts.get("stale", 0) + 1
     return True, history[0][1]
 
 
+def _eventual(asked: dict[str, Any]) -> bool:
+    """Whether a read (a GetItem's, or a BatchGetItem's of one table) may be answered stale: not consistent,
+    and without a projection (which this mode does not apply to an older version)."""
+    return not asked.get("ConsistentRead") and not asked.get("ProjectionExpression")
+
+
 def _eventually_consistent(operation: str, request: dict[str, Any], body: bytes) -> bytes:
     """The answer of a ``GetItem``/``BatchGetItem`` without ``ConsistentRead``, with each item written within
     the lag drawn to be seen as it was (items asked with a projection are left as they are)."""
-    if not _STATE.versions:
+    _forget_outside_lag()
+    asked = [request] if operation == "GetItem" else list((request.get("RequestItems") or {}).values())
+    if not _STATE.versions or not any(_eventual(one) for one in asked):
         return body
     answer = json.loads(body or b"{}")
     changed = False
     if operation == "GetItem":
-        if request.get("ConsistentRead") or request.get("ProjectionExpression"):
-            return body
         stale, image = _as_lag_ago(_key(request["TableName"], request["Key"]), answer.get("Item"))
         if stale:
             changed = True
@@ -345,12 +358,12 @@ def _eventually_consistent(operation: str, request: dict[str, Any], body: bytes)
             if image is not None:
                 answer["Item"] = image
     else:
-        for table, asked in (request.get("RequestItems") or {}).items():
-            if asked.get("ConsistentRead") or asked.get("ProjectionExpression"):
+        for table, reads in (request.get("RequestItems") or {}).items():
+            if not _eventual(reads):
                 continue
             names = _table_key_attributes(table)
             items = answer.setdefault("Responses", {}).setdefault(table, [])
-            for wanted in asked.get("Keys") or []:
+            for wanted in reads.get("Keys") or []:
                 others = [item for item in items if any(item.get(n) != wanted.get(n) for n in names)]
                 now = next((item for item in items if item not in others), None)
                 stale, image = _as_lag_ago(_key(table, wanted), now)
@@ -390,10 +403,10 @@ class RealisticRequests:
             try:
                 parsed = json.loads(raw or b"{}")
                 keys = keys_of(operation, parsed)
-                written = written_partitions(operation, parsed)
                 changed = changed_keys(operation, parsed)
+                written = [partition_of(key) for key in changed]
             except (ValueError, KeyError, TypeError, AttributeError, StopIteration):
-                parsed, keys, written, changed = {}, [], [], []  # moto answers the malformed request itself
+                parsed, keys, changed, written = {}, [], [], []  # moto answers the malformed request itself
             refused = _conflict(operation, keys) or (_injected(operation, keys) if kassas else None)
             if refused is not None:
                 return _answer(start_response, *refused)
@@ -403,6 +416,7 @@ class RealisticRequests:
                 for partition in written:
                     _STATE.writes[partition] = _STATE.writes.get(partition, 0) + 1
                 _keep_versions(before)
+                _forget_outside_lag()
                 body = _with_collection_metrics(parsed, written, keys, body)
                 if kassas and operation in _ITEM_READS:
                     body = _eventually_consistent(operation, parsed, body)

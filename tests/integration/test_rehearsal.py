@@ -5,7 +5,6 @@ models built. Nothing of a rehearsal may reach DynamoDB, and nothing after it ma
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from kassa.store.rehearsal import Unrehearsed, rehearsing
 from kassa_dev import realistic
 from kassa_dev.gateway import payload_v2_event
 from kassa_dev.stack import LocalStack
-from tests.conftest import Api
+from tests.conftest import Api, probe_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,10 +74,8 @@ print(json.dumps({"answer": app.lambda_handler(event, Context())}), flush=True)
 def in_a_process(function: str, probe: str, stdin: str = "", lambda_runtime: bool = True) -> str:
     """What ``probe`` prints, run in a process of its own with ``function``'s code and the layer on its path
     (in Lambda's environment unless not)."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_LAMBDA", "AWS_EXECUTION"))}
-    if lambda_runtime:
-        env.update(AWS_EXECUTION_ENV="AWS_Lambda_python3.12", AWS_LAMBDA_FUNCTION_NAME=function)
-    env.update(POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_TRACE_DISABLED="true")
+    runtime = {"AWS_EXECUTION_ENV": "AWS_Lambda_python3.12", "AWS_LAMBDA_FUNCTION_NAME": function}
+    env = probe_environment(runtime if lambda_runtime else {})
     path = [str(ROOT / "functions" / function), str(ROOT / "layers" / "core")]
     command = [sys.executable, "-c", probe, json.dumps(path)]
     return subprocess.run(command, input=stdin, env=env, capture_output=True, text=True, timeout=120, check=True).stdout

@@ -6,7 +6,6 @@ Python of its own: the pause is taken when the ``kassa`` package is first import
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from kassa import dataclass_code
+from tests.conftest import probe_environment
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "core"
 
@@ -46,8 +46,7 @@ LAMBDA = {"AWS_EXECUTION_ENV": "AWS_Lambda_python3.12", "AWS_LAMBDA_FUNCTION_NAM
 
 def _run(environment: dict[str, str], layer: Path = LAYER) -> dict[str, Any]:
     """The probe's report: init, first and second invocation; and under "logs" what it logged."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_LAMBDA", "AWS_EXECUTION"))}
-    env.update(environment, PYTHONPATH=str(layer), POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_TRACE_DISABLED="true")
+    env = probe_environment(environment) | {"PYTHONPATH": str(layer)}
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60, check=True
     )
